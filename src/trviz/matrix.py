@@ -1,0 +1,194 @@
+"""The adjacency matrix ``M [V, k]`` and its two verbs: draft from it, write rows back into it.
+
+Row ``t`` holds the top-k next-token candidates last seen after token ``t`` (logit-rank order).
+int32 keeps SmolLM2's 49,152-row table at k=8 to 1.57 MB. Rows never written hold ``-1`` in
+trviz's default config (``0`` in the paper's, which then drafts token 0 everywhere).
+
+The update rule ("recycling"): after the verification forward, EVERY tree node's row is
+overwritten with the top-k of that node's logits, accepted or not. When a token occurs at several
+nodes, exactly one write wins, deterministically (the reference leaves this to scatter order):
+    1. a node on the committed path (root + accepted drafts) beats one off it;
+    2. among committed nodes, the deepest (most recent context) wins;
+    3. among the others, the earliest in BFS order (shallowest, then highest-ranked) wins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from trviz.errors import ConfigError, MatrixError
+
+UNWRITTEN = -1
+
+
+@dataclass
+class Matrix:
+    """The recycled candidate table plus what identifies it.
+
+    ``table`` is ``[V, k]`` int32 on the model's device; ``fingerprint`` identifies the tokenizer
+    vocabulary it was built with, so a table from another tokenizer is refused.
+    """
+
+    table: torch.Tensor
+    fingerprint: str = ""
+    steps_seen: int = 0
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.table.shape[0]
+
+    @property
+    def k(self) -> int:
+        return self.table.shape[1]
+
+    @property
+    def nbytes(self) -> int:
+        return self.table.numel() * self.table.element_size()
+
+    def written_rows(self) -> int:
+        return int((self.table[:, 0] != UNWRITTEN).sum()) if self.fill == UNWRITTEN else int(
+            (self.table != 0).any(1).sum()
+        )
+
+    @property
+    def fill(self) -> int:
+        return int(self.meta.get("fill", 0))
+
+    def clone(self) -> "Matrix":
+        return Matrix(self.table.clone(), self.fingerprint, self.steps_seen, dict(self.meta))
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save atomically, with the vocabulary fingerprint and metadata."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "format": "trviz.matrix/1",
+            "table": self.table.cpu(),
+            "fingerprint": self.fingerprint,
+            "steps_seen": self.steps_seen,
+            "meta": self.meta,
+        }
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            torch.save(payload, tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def __repr__(self) -> str:
+        return (
+            f"Matrix(V={self.vocab_size}, k={self.k}, {self.nbytes / 1e6:.2f} MB, "
+            f"steps_seen={self.steps_seen}, fingerprint={self.fingerprint[:12]!r})"
+        )
+
+
+def new_matrix(
+    vocab_size: int,
+    k: int = 8,
+    *,
+    fill: int = UNWRITTEN,
+    device: str | torch.device = "cpu",
+    fingerprint: str = "",
+    **meta: Any,
+) -> Matrix:
+    """A fresh ``[vocab_size, k]`` int32 table filled with ``fill`` (0 reproduces the paper)."""
+    if k < 1:
+        raise ConfigError(f"k must be >= 1, got {k}")
+    if k > vocab_size:
+        raise ConfigError(f"k={k} is larger than the vocabulary ({vocab_size} tokens)")
+    table = torch.full((vocab_size, k), fill, dtype=torch.int32, device=device)
+    return Matrix(table, fingerprint, 0, {"fill": fill, **meta})
+
+
+def load_matrix(
+    path: str | os.PathLike, *, fingerprint: str | None = None, device: str | torch.device = "cpu"
+) -> Matrix:
+    """Load a saved matrix; refuse it if ``fingerprint`` is given and differs."""
+    try:
+        payload = torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as e:  # torch raises a zoo of types for a corrupt file
+        raise MatrixError(f"{path}: not a readable trviz matrix ({e})") from e
+    if not isinstance(payload, dict) or payload.get("format") != "trviz.matrix/1":
+        raise MatrixError(f"{path}: not a trviz matrix file")
+    m = Matrix(payload["table"], payload["fingerprint"], payload["steps_seen"], payload["meta"])
+    if fingerprint is not None and m.fingerprint != fingerprint:
+        raise MatrixError(
+            f"{path} was built with another tokenizer vocabulary (fingerprint "
+            f"{m.fingerprint[:12]} != {fingerprint[:12]}); start a fresh matrix for this model"
+        )
+    return m
+
+
+def check_matrix(matrix: Matrix, vocab_size: int, k: int, fingerprint: str) -> None:
+    """Raise MatrixError if ``matrix`` cannot serve a model with this vocabulary and k."""
+    if matrix.fingerprint and fingerprint and matrix.fingerprint != fingerprint:
+        raise MatrixError(
+            "this matrix was built with another tokenizer vocabulary "
+            f"({matrix.fingerprint[:12]} != {fingerprint[:12]}); start a fresh one"
+        )
+    if matrix.vocab_size != vocab_size:
+        raise MatrixError(f"matrix has {matrix.vocab_size} rows, the model {vocab_size} logits")
+    if matrix.k != k:
+        raise MatrixError(f"matrix keeps k={matrix.k} candidates, the config asks for k={k}")
+
+
+def vocab_fingerprint(vocab: dict[str, int], vocab_size: int) -> str:
+    """A stable hash of a tokenizer vocabulary (token -> id) and the logits width."""
+    h = hashlib.sha256(str(vocab_size).encode())
+    for tok, i in sorted(vocab.items(), key=lambda kv: kv[1]):
+        h.update(f"{i}\t{tok}\n".encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
+# ----- the two verbs ----------------------------------------------------------------------------
+
+
+def draft(table: torch.Tensor, root: torch.Tensor, parents: torch.Tensor, ranks: torch.Tensor,
+          layers: tuple[tuple[int, int], ...]) -> torch.Tensor:
+    """Fill a tree template breadth-first: one gather per depth level.
+
+    table ``[V, k]``, root ``[]`` (token id), parents/ranks ``[S]`` (root at 0).
+    Returns tokens ``[S]`` (int64); a node whose parent row was never written gets ``-1``.
+    """
+    tokens = torch.empty(parents.shape[0], dtype=torch.long, device=table.device)
+    tokens[0] = root
+    for start, stop in layers:
+        par = tokens[parents[start:stop]]
+        # An unwritten (-1) parent keeps its children unwritten too.
+        tokens[start:stop] = torch.where(
+            par >= 0, table[par.clamp_min(0), ranks[start:stop]].long(), UNWRITTEN
+        )
+    return tokens
+
+
+def update(table: torch.Tensor, tokens: torch.Tensor, candidates: torch.Tensor,
+           winners: torch.Tensor) -> None:
+    """Recycle: ``table[tokens[w]] = candidates[w]`` for every winning node ``w``.
+
+    tokens ``[S]``, candidates ``[S, k]`` (top-k ids of each node's logits), winners ``[S]`` bool
+    from :func:`write_winners` (one winner per distinct token, so the write is deterministic).
+    """
+    table[tokens[winners]] = candidates[winners].to(table.dtype)
+
+
+def write_winners(tokens: torch.Tensor, on_path: torch.Tensor, depths: torch.Tensor) -> torch.Tensor:
+    """Which node writes each distinct token's row (rule in the module docstring). ``[S]`` bool."""
+    s = tokens.shape[0]
+    order = torch.arange(s, device=tokens.device, dtype=torch.float32)
+    key = torch.where(on_path, -1.0 - depths.float(), order)  # lower key wins
+    same = tokens[:, None] == tokens[None, :]
+    best = torch.where(same, key[None, :], torch.inf).amin(1)
+    return (key == best) & (tokens >= 0)

@@ -1,0 +1,86 @@
+"""Turn one step's tensors into a :class:`~trviz.trace.StepRecord` (the only such place)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from trviz.trace import LEVELS, RowWrite, StepRecord
+from trviz.trees import Tree
+
+
+@dataclass
+class StepTensors:
+    """What a TR step leaves behind for recording (device tensors + the host-side decision)."""
+
+    tokens: torch.Tensor  # [S] drafted ids, root at 0 (-1: unwritten slot)
+    argmax: torch.Tensor  # [S]
+    candidates: torch.Tensor  # [S, k] top-k ids per node
+    winners: torch.Tensor  # [S] bool: nodes whose row was written
+    rows_before: torch.Tensor | None  # [S, k] the rows of each node's token before the update
+    best: int
+    path: tuple[int, ...]  # root-to-best node indices
+    host_tokens: list[int]
+    bonus: int
+    timings: dict[str, float]
+
+
+def check_level(level: str) -> str:
+    if level not in LEVELS:
+        raise ValueError(f"record must be one of {LEVELS}, got {level!r}")
+    return level
+
+
+def step_record(level: str, step: int, cache_len: int, tree: Tree, st: StepTensors,
+                committed: list[int]) -> StepRecord:
+    """A summary or full record of one step (``level`` is ``"summary"`` or ``"full"``)."""
+    base = dict(
+        step=step,
+        root=st.host_tokens[0],
+        cache_len=cache_len,
+        accepted=st.path[1:],
+        bonus=st.bonus,
+        committed=tuple(committed),
+        timings=dict(st.timings),
+    )
+    if level != "full":
+        return StepRecord(**base)
+    rows = st.rows_before.tolist()
+    new = st.candidates.tolist()
+    toks = st.host_tokens
+    internal = set(tree.parents[1:])
+    rows_read = {toks[i]: tuple(rows[i]) for i in sorted(internal) if toks[i] >= 0}
+    written = tuple(
+        RowWrite(toks[i], i, tuple(rows[i]), tuple(new[i]))
+        for i, w in enumerate(st.winners.tolist())
+        if w
+    )
+    return StepRecord(
+        **base,
+        tokens=tuple(toks),
+        parents=tree.parents,
+        ranks=tree.ranks,
+        depths=tree.depths,
+        argmax=tuple(st.argmax.tolist()),
+        rows_read=rows_read,
+        rows_written=written,
+    )
+
+
+def trace_token_ids(prompt_ids: list[int], out: list[int], records: list[StepRecord]) -> set[int]:
+    """Every token id a trace mentions (for its id -> string table)."""
+    ids = set(prompt_ids) | set(out)
+    for r in records:
+        ids.add(r.root)
+        ids.add(r.bonus)
+        if r.tokens is not None:
+            ids.update(r.tokens)
+            ids.update(r.argmax)
+            for row in r.rows_read.values():
+                ids.update(row)
+            for w in r.rows_written:
+                ids.update(w.old)
+                ids.update(w.new)
+    ids.discard(-1)
+    return ids
