@@ -53,24 +53,27 @@ def main() -> None:
                                                    "tr-32", "tr-40"])
     ap.add_argument("--dtype", default="float32")
     ap.add_argument("--dedupe", action="store_true", help="use the default config's -1 fill")
+    ap.add_argument("--lookup", type=int, default=0, help="prompt-lookup branch length")
+    ap.add_argument("--seed-from-prompt", action="store_true")
     args = ap.parse_args()
     model, tok = trviz.load_model(dtype=args.dtype)
     prompts = {**DEMO_PROMPTS, **EXTRA_PROMPTS}
     print(f"{'tree':>8} {'nodes':>5} " + " ".join(f"{p:>8}" for p in prompts) + "  overall")
     for tree in args.trees:
-        cfg = trviz.TRConfig(tree=tree, dedupe=args.dedupe)
+        cfg = trviz.TRConfig(tree=tree, dedupe=args.dedupe, lookup=args.lookup,
+                             seed_from_prompt=args.seed_from_prompt)
         m = trviz.generate(model, tok, WARMUP_PROMPT, args.max_new_tokens, cfg, record="none").matrix
         mats, new, steps, hits = [], 0, 0, Counter()
         for p in prompts.values():
             r = trviz.generate(model, tok, p, args.max_new_tokens, cfg, matrix=m,
-                               record="full" if tree == "2.2.2" else "none")
+                               record="full" if tree == "2.2.2" and not args.lookup else "none")
             m = r.matrix
             mats.append(r.stats.mat)
             new += r.stats.new_tokens
             steps += r.stats.steps
             if r.trace is not None:
                 hits += rank_rates(r.trace, cfg.k)
-        size = trviz.get_tree(tree).n_nodes
+        size = trviz.get_tree(tree).n_nodes + args.lookup
         print(f"{tree:>8} {size:>5} " + " ".join(f"{x:8.2f}" for x in mats) +
               f"  {new / steps:.3f}", flush=True)
         if hits:

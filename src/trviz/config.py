@@ -42,6 +42,9 @@ class TRConfig:
         were never written (the paper drafts them anyway, wasting tree slots).
     seed_from_prompt: before decoding, write the rows of the prompt's tokens from the prefill
         logits (a known variant; the paper starts from whatever the matrix holds).
+    lookup: length of an extra root branch drafted by prompt lookup (tokens that followed the
+        latest earlier occurrence of the context's last ``lookup_ngram``..1 tokens); 0 = off
+        (the paper). Without a match the branch is drafted from the matrix like the others.
     chat: apply the tokenizer's chat template to string prompts (None: when the tokenizer has one).
     """
 
@@ -49,12 +52,16 @@ class TRConfig:
     k: int = 8
     dedupe: bool = True
     seed_from_prompt: bool = False
+    lookup: int = 0
+    lookup_ngram: int = 3
     chat: bool | None = None
     name: str = "custom"
 
     def __post_init__(self) -> None:
         if not isinstance(self.k, int) or self.k < 1:
             raise ConfigError(f"k must be a positive int, got {self.k!r}")
+        if self.lookup < 0 or self.lookup_ngram < 1:
+            raise ConfigError("lookup must be >= 0 and lookup_ngram >= 1")
         if self.tree != "auto":
             tree = get_tree(self.tree)
             check_fits(tree, self.k)
@@ -66,11 +73,19 @@ class TRConfig:
             raise ConfigError(f"unknown config preset {name!r}; choose from {sorted(PRESETS)}")
         return cls(**{**PRESETS[name], **overrides})
 
-    def resolve_tree(self, device_type: str, dtype_name: str) -> Tree:
-        """The concrete tree for a device (``"cpu"``/``"cuda"``) and dtype (``"float32"``...)."""
+    def resolve_tree(self, device_type: str, dtype_name: str,
+                     model_name: str | None = None) -> Tree:
+        """The concrete tree for a device (``"cpu"``/``"cuda"``) and dtype (``"float32"``...).
+
+        For ``"auto"``: the tree ``trviz bench --sweep-trees`` measured best for this model,
+        device and dtype when that sweep is cached, else the static ``AUTO_TREES`` table.
+        """
         if isinstance(self.tree, Tree):
             return self.tree
-        name = AUTO_TREES.get((device_type, dtype_name), "tr-24")
+        from trviz.bench.sweep_cache import swept_tree  # stdlib-only reader of the cached sweep
+
+        swept = swept_tree(model_name, device_type, dtype_name)
+        name = swept or AUTO_TREES.get((device_type, dtype_name), "tr-24")
         tree = get_tree(name)
         check_fits(tree, self.k)
         return tree

@@ -18,12 +18,14 @@ from trviz.config import TRConfig, as_config
 from trviz.errors import ConfigError, PromptError
 from trviz.forward import forward_one, forward_tree, prefill
 from trviz.kv import compact, new_cache
+from trviz.lookup import NgramIndex
 from trviz.matrix import Matrix, check_matrix, draft, new_matrix, update, write_winners
 from trviz.metrics import PHASES, Stats
 from trviz.model import context_window, encode_prompt, eos_ids, tokenizer_fingerprint
 from trviz.recording import StepTensors, check_level, step_record, trace_token_ids
 from trviz.trace import StepRecord, Trace
 from trviz.tree_attention import TreeTensors, mask_kind
+from trviz.trees import check_fits, with_lookup_branch
 from trviz.verify import accept
 
 StepHook = Callable[[StepRecord], None]
@@ -70,11 +72,17 @@ class _Clock:
 
 
 def tr_step(model, cache, table: torch.Tensor, root: torch.Tensor, prefix_len: int,
-            tt: TreeTensors, kind: str, snapshot: bool, clock: _Clock) -> StepTensors:
-    """One Token Recycling step; mutates ``cache`` and ``table`` in place."""
+            tt: TreeTensors, kind: str, snapshot: bool, clock: _Clock,
+            lookup: Lookup | None = None) -> StepTensors:
+    """One Token Recycling step; mutates ``cache`` and ``table`` in place.
+
+    ``lookup`` (chain node indices, copied tokens) overrides a lookup branch's matrix drafts.
+    """
     t0 = clock()
     # draft: fill the template breadth-first from the matrix (one gather per depth)
     tokens = draft(table, root, tt.parents, tt.ranks, tt.tree.layers)  # [S]
+    if lookup is not None:
+        _override(tokens, *lookup)
     rows_before = table[tokens.clamp_min(0)] if snapshot else None  # [S, k], for the trace
     t1 = clock()
     # forward: root + tree in one target forward under tree attention
@@ -96,8 +104,20 @@ def tr_step(model, cache, table: torch.Tensor, root: torch.Tensor, prefix_len: i
     update(table, tokens, candidates, winners)
     t5 = clock()
     timings = dict(zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)))
+    copied = tuple(lookup[0][: len(lookup[1])].tolist()) if lookup is not None else ()
     return StepTensors(tokens, argmax, candidates, winners, rows_before, best, path, host_tokens,
-                       bonus, timings)
+                       bonus, timings, copied)
+
+
+Lookup = tuple[torch.Tensor, list[int]]
+
+
+def _override(tokens: torch.Tensor, chain: torch.Tensor, copied: list[int]) -> None:
+    """Put prompt-lookup tokens on the chain; below a short match the chain is left empty."""
+    if copied:
+        m = len(copied)
+        tokens[chain[:m]] = torch.tensor(copied, dtype=tokens.dtype, device=tokens.device)
+        tokens[chain[m:]] = -1
 
 
 def seed_matrix(table: torch.Tensor, ids: torch.Tensor, logits: torch.Tensor) -> None:
@@ -191,7 +211,12 @@ def generate(
     if on_step is not None and level == "none":
         level = "summary"
     device = model.device
-    tree = cfg.resolve_tree(device.type, str(model.dtype).removeprefix("torch."))
+    tree = cfg.resolve_tree(device.type, str(model.dtype).removeprefix("torch."),
+                            model.name_or_path)
+    chain: tuple[int, ...] = ()
+    if cfg.lookup:
+        tree, chain = with_lookup_branch(tree, cfg.lookup)
+        check_fits(tree, cfg.k)
     ids = _prepare(model, tokenizer, prompt, max_new_tokens, chat, tree.size)
     vocab = model.get_output_embeddings().weight.shape[0]
     fp = tokenizer_fingerprint(tokenizer, vocab)
@@ -215,12 +240,18 @@ def generate(
         seed_matrix(table, prompt_t[:-1], logits)
     stats = Stats(prompt_tokens=len(ids), prefill_s=clock() - t_start,
                   phase_s=dict.fromkeys(PHASES, 0.0))
+    index = NgramIndex(ids, cfg.lookup_ngram) if chain else None
+    chain_t = torch.tensor(chain, dtype=torch.long, device=device)
     root, prefix_len, out, finish = prompt_t[-1], len(ids) - 1, [], None
     while finish is None:
-        st = tr_step(model, cache, table, root, prefix_len, tt, kind, level == "full", clock)
+        lookup = (chain_t, index.continuation(len(chain))) if index is not None else None
+        st = tr_step(model, cache, table, root, prefix_len, tt, kind, level == "full", clock,
+                     lookup)
         committed, finish = _commit([st.host_tokens[i] for i in st.path[1:]] + [st.bonus], eos,
                                     max_new_tokens - len(out))
         out += committed
+        if index is not None:
+            index.extend(committed)
         for phase, s in st.timings.items():
             stats.phase_s[phase] += s
         if records is not None:

@@ -24,6 +24,7 @@ class StepTensors:
     host_tokens: list[int]
     bonus: int
     timings: dict[str, float]
+    lookup_nodes: tuple[int, ...] = ()  # chain nodes that carried prompt-lookup tokens
 
 
 def check_level(level: str) -> str:
@@ -65,6 +66,7 @@ def step_record(level: str, step: int, cache_len: int, tree: Tree, st: StepTenso
         argmax=tuple(st.argmax.tolist()),
         rows_read=rows_read,
         rows_written=written,
+        lookup_nodes=st.lookup_nodes,
     )
 
 

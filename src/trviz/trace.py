@@ -57,6 +57,7 @@ class StepRecord:
     argmax: tuple[int, ...] | None = None
     rows_read: dict[int, tuple[int, ...]] | None = None
     rows_written: tuple[RowWrite, ...] | None = None
+    lookup_nodes: tuple[int, ...] | None = None  # nodes whose token was copied by prompt lookup
 
     @property
     def accepted_len(self) -> int:
@@ -78,7 +79,8 @@ class StepRecord:
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "StepRecord":
         d = dict(d)
-        for name in ("accepted", "committed", "tokens", "parents", "ranks", "depths", "argmax"):
+        for name in ("accepted", "committed", "tokens", "parents", "ranks", "depths", "argmax",
+                     "lookup_nodes"):
             if d.get(name) is not None:
                 d[name] = tuple(d[name])
         if d.get("rows_read") is not None:

@@ -257,3 +257,19 @@ def get_tree(spec: "str | Tree | Iterable[Sequence[int]]") -> Tree:
             return PRESETS[spec]
         raise TemplateError(f"unknown tree {spec!r}; presets: {', '.join(PRESETS)}")
     return Tree.from_paths(spec)
+
+
+def with_lookup_branch(tree: Tree, length: int) -> tuple[Tree, tuple[int, ...]]:
+    """``tree`` plus a chain of ``length`` nodes under the root, for prompt-lookup drafts.
+
+    The chain hangs at the root's next free rank ``R`` (paths ``(R,), (R, 0), (R, 0, 0)...``), so
+    when no lookup match exists it is drafted from the matrix like any other branch. Returns the
+    new tree and the chain's node indices, root-side first.
+    """
+    if length < 1:
+        raise TemplateError(f"lookup branch length must be >= 1, got {length}")
+    r = 1 + max((tree.ranks[i] for i in range(1, tree.size) if tree.parents[i] == 0), default=-1)
+    chain = [(r,) + (0,) * d for d in range(length)]
+    new = Tree.from_paths(list(tree.paths[1:]) + chain, f"{tree.name}+lookup{length}")
+    index = {p: i for i, p in enumerate(new.paths)}
+    return new, tuple(index[p] for p in chain)
