@@ -45,6 +45,8 @@ class TRConfig:
     lookup: length of an extra root branch drafted by prompt lookup (tokens that followed the
         latest earlier occurrence of the context's last ``lookup_ngram``..1 tokens); 0 = off
         (the paper). Without a match the branch is drafted from the matrix like the others.
+    context_rows: size of a hashed second-order table keyed by (previous token, token); drafts
+        prefer it over the first-order row when that pair was seen. 0 = off (the paper).
     chat: apply the tokenizer's chat template to string prompts (None: when the tokenizer has one).
     """
 
@@ -54,12 +56,15 @@ class TRConfig:
     seed_from_prompt: bool = False
     lookup: int = 0
     lookup_ngram: int = 3
+    context_rows: int = 0
     chat: bool | None = None
     name: str = "custom"
 
     def __post_init__(self) -> None:
         if not isinstance(self.k, int) or self.k < 1:
             raise ConfigError(f"k must be a positive int, got {self.k!r}")
+        if self.context_rows < 0:
+            raise ConfigError(f"context_rows must be >= 0, got {self.context_rows}")
         if self.lookup < 0 or self.lookup_ngram < 1:
             raise ConfigError("lookup must be >= 0 and lookup_ngram >= 1")
         if self.tree != "auto":

@@ -19,7 +19,16 @@ from trviz.errors import ConfigError, PromptError
 from trviz.forward import forward_one, forward_tree, prefill
 from trviz.kv import compact, new_cache
 from trviz.lookup import NgramIndex
-from trviz.matrix import Matrix, check_matrix, draft, new_matrix, update, write_winners
+from trviz.matrix import (
+    Matrix,
+    check_matrix,
+    draft,
+    draft_context,
+    new_matrix,
+    update,
+    update_context,
+    write_winners,
+)
 from trviz.metrics import PHASES, Stats
 from trviz.model import context_window, encode_prompt, eos_ids, tokenizer_fingerprint
 from trviz.recording import StepTensors, check_level, step_record, trace_token_ids
@@ -71,16 +80,24 @@ class _Clock:
 # ----- one step ---------------------------------------------------------------------------------
 
 
-def tr_step(model, cache, table: torch.Tensor, root: torch.Tensor, prefix_len: int,
-            tt: TreeTensors, kind: str, snapshot: bool, clock: _Clock,
+def tr_step(model, cache, matrix: Matrix, root: torch.Tensor, prev: torch.Tensor,
+            prefix_len: int, tt: TreeTensors, kind: str, snapshot: bool, clock: _Clock,
             lookup: Lookup | None = None) -> StepTensors:
-    """One Token Recycling step; mutates ``cache`` and ``table`` in place.
+    """One Token Recycling step; mutates ``cache`` and ``matrix`` in place.
 
+    ``prev`` is the token before the root (-1 if none; used by second-order context rows).
     ``lookup`` (chain node indices, copied tokens) overrides a lookup branch's matrix drafts.
     """
+    table = matrix.table
     t0 = clock()
     # draft: fill the template breadth-first from the matrix (one gather per depth)
-    tokens = draft(table, root, tt.parents, tt.ranks, tt.tree.layers)  # [S]
+    if matrix.context is None:
+        tokens = draft(table, root, tt.parents, tt.ranks, tt.tree.layers)  # [S]
+    else:
+        tokens_ext = torch.empty(tt.size + 1, dtype=torch.long, device=table.device)  # [S + 1]
+        tokens_ext[0], tokens_ext[-1] = root, prev
+        tokens = draft_context(table, matrix.context, matrix.context_keys, tokens_ext, tt.grand,
+                               tt.parents, tt.ranks, tt.tree.layers)
     if lookup is not None:
         _override(tokens, *lookup)
     rows_before = table[tokens.clamp_min(0)] if snapshot else None  # [S, k], for the trace
@@ -102,6 +119,9 @@ def tr_step(model, cache, table: torch.Tensor, root: torch.Tensor, prefix_len: i
     candidates = logits.topk(table.shape[1], dim=-1).indices  # [S, k]
     winners = write_winners(tokens, tt.ancestors[best], tt.depths)
     update(table, tokens, candidates, winners)
+    if matrix.context is not None:
+        update_context(matrix.context, matrix.context_keys, tokens_ext, tt.parents_ext, candidates,
+                       tt.ancestors[best], tt.depths, table.shape[0])
     t5 = clock()
     timings = dict(zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)))
     copied = tuple(lookup[0][: len(lookup[1])].tolist()) if lookup is not None else ()
@@ -124,7 +144,8 @@ def seed_matrix(table: torch.Tensor, ids: torch.Tensor, logits: torch.Tensor) ->
     """Write the rows of the prompt's tokens from their prefill logits (latest occurrence wins)."""
     candidates = logits.topk(table.shape[1], dim=-1).indices
     positions = torch.arange(ids.shape[0], device=ids.device)
-    update(table, ids, candidates, write_winners(ids, torch.ones_like(ids, dtype=torch.bool), positions))
+    latest = write_winners(ids, torch.ones_like(ids, dtype=torch.bool), positions)
+    update(table, ids, candidates, latest)
 
 
 def _commit(tokens: list[int], eos: frozenset[int], budget: int) -> tuple[list[int], str | None]:
@@ -222,9 +243,9 @@ def generate(
     fp = tokenizer_fingerprint(tokenizer, vocab)
     if matrix is None:
         matrix = new_matrix(vocab, cfg.k, fill=-1 if cfg.dedupe else 0, device=device,
-                            fingerprint=fp)
+                            fingerprint=fp, context_rows=cfg.context_rows)
     else:
-        check_matrix(matrix, vocab, cfg.k, fp)
+        check_matrix(matrix, vocab, cfg.k, fp, cfg.context_rows)
         matrix = matrix.clone()
     table = matrix.table
     tt, kind = TreeTensors.build(tree, device), mask_kind(model)
@@ -243,10 +264,11 @@ def generate(
     index = NgramIndex(ids, cfg.lookup_ngram) if chain else None
     chain_t = torch.tensor(chain, dtype=torch.long, device=device)
     root, prefix_len, out, finish = prompt_t[-1], len(ids) - 1, [], None
+    prev = prompt_t[-2] if len(ids) > 1 else torch.tensor(-1, device=device)
     while finish is None:
         lookup = (chain_t, index.continuation(len(chain))) if index is not None else None
-        st = tr_step(model, cache, table, root, prefix_len, tt, kind, level == "full", clock,
-                     lookup)
+        st = tr_step(model, cache, matrix, root, prev, prefix_len, tt, kind, level == "full",
+                     clock, lookup)
         committed, finish = _commit([st.host_tokens[i] for i in st.path[1:]] + [st.bonus], eos,
                                     max_new_tokens - len(out))
         out += committed
@@ -261,7 +283,7 @@ def generate(
                 on_step(rec)
         stats.steps += 1
         prefix_len += len(st.path)
-        root = st.argmax[st.best]
+        root, prev = st.argmax[st.best], st.tokens[st.best]
     stats.wall_s = clock() - t_start
     stats.new_tokens = len(out)
     matrix.steps_seen += stats.steps
