@@ -1,0 +1,197 @@
+"""``trviz bench``: speedup and MAT per category for every method; ``--sweep-trees`` picks a tree.
+
+    trviz bench --dtype float32 --json runs/bench-fp32.json --markdown runs/bench-fp32.md
+    trviz bench --per-category 1 --max-new-tokens 32 --methods ar tr      # a quick look
+    trviz bench --prompts question.jsonl --methods ar pld tr              # Spec-Bench's file
+    trviz bench --sweep-trees --dtype bfloat16                            # cost curve + tree
+
+Exit status: 0, 1 if an fp32 output differed from ``ar``'s, 130 after Ctrl-C (the finished
+turns are still written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from trviz.bench.methods import METHODS, START_MODES
+from trviz.bench.suite import DEFAULT_PER_CATEGORY
+
+DEFAULT_METHODS = "ar,hf,pld,tr,tr-paper"
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="benchmark TR against greedy, HF and PLD per category",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--prompts",
+        type=Path,
+        help="JSONL prompts (Spec-Bench or simple format); default: the built-in offline suite",
+    )
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        default=[DEFAULT_METHODS],
+        help=f"methods, space- or comma-separated (default {DEFAULT_METHODS}); see --list-methods",
+    )
+    p.add_argument("--list-methods", action="store_true", help="print the methods and exit")
+    p.add_argument(
+        "--max-new-tokens",
+        type=int,
+        default=None,
+        help="new tokens per answer (default 128; 64 for --sweep-trees)",
+    )
+    p.add_argument("--model", default=None, help="HF id or local folder (default: SmolLM2-135M)")
+    p.add_argument("--dtype", default="float32", help="float32 (exact) or bfloat16/float16")
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
+    p.add_argument("--tree", default=None, help="tree preset for the 'tr' method (default auto)")
+    p.add_argument("--k", type=int, default=None, help="candidates per matrix row for 'tr'")
+    p.add_argument(
+        "--start",
+        choices=START_MODES,
+        default="hot",
+        help="TR matrix: hot (carried across prompts), cold (fresh per prompt), "
+        "seeded (fresh + prompt rows seeded)",
+    )
+    p.add_argument(
+        "--per-category",
+        type=int,
+        default=None,
+        help=f"questions per category (built-in suite: 1..5, default "
+        f"{DEFAULT_PER_CATEGORY}; prompt files: default all)",
+    )
+    p.add_argument("--limit", type=int, default=None, help="at most this many questions")
+    p.add_argument("--repeats", type=int, default=1, help="time each call N times (median)")
+    p.add_argument("--json", type=Path, help="write the result JSON here (rewritten per turn)")
+    p.add_argument("--markdown", type=Path, help="write the Markdown tables here")
+    p.add_argument("--html", type=Path, help="write the plotly figures to an offline HTML file")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--sweep-trees",
+        action="store_true",
+        help="measure forward cost vs tokens and each tree's MAT, pick the tree",
+    )
+    p.add_argument(
+        "--no-save",
+        action="store_true",
+        help="with --sweep-trees: do not cache the choice for tree='auto'",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.list_methods:
+        for name, m in METHODS.items():
+            print(f"{name:10s} {m.description}")
+        return 0
+    import trviz
+
+    print(
+        f"loading {args.model or 'SmolLM2-135M-Instruct (embedded)'} ({args.dtype})...",
+        file=sys.stderr,
+    )
+    model, tok = trviz.load_model(args.model, dtype=args.dtype, device=args.device)
+    if args.sweep_trees:
+        return _sweep(args, model, tok)
+    return _bench(args, model, tok)
+
+
+def _questions(args: argparse.Namespace):
+    from trviz.bench.suite import builtin_suite, load_prompts, select
+
+    if args.prompts is None:
+        qs = builtin_suite(args.per_category or DEFAULT_PER_CATEGORY)
+        return qs[: args.limit] if args.limit else qs
+    return select(load_prompts(args.prompts), args.per_category, args.limit)
+
+
+def _bench(args: argparse.Namespace, model, tok) -> int:
+    from trviz.bench import report
+    from trviz.bench.runner import run_bench
+
+    methods = [m for part in args.methods for m in part.split(",") if m]
+    save = (lambda r: r.save(args.json)) if args.json else None
+    result = run_bench(
+        model,
+        tok,
+        _questions(args),
+        max_new_tokens=args.max_new_tokens or 128,
+        methods=methods,
+        start=args.start,
+        tree=args.tree,
+        k=args.k,
+        repeats=args.repeats,
+        progress=not args.no_progress,
+        on_item=save,
+        meta={
+            "suite": str(args.prompts) if args.prompts else "builtin",
+            "command": "trviz " + " ".join(sys.argv[1:]),
+        },
+    )
+    print(report.to_text(result))
+    _write(args, result)
+    if result.failures:
+        print(
+            f"\nFAILED: {len(result.failures)} outputs differ from {result.baseline} in "
+            f"{result.meta['dtype']} (Token Recycling must be lossless)",
+            file=sys.stderr,
+        )
+        return 1
+    return 130 if result.interrupted else 0
+
+
+def _write(args: argparse.Namespace, result) -> None:
+    from trviz.bench import report
+
+    if args.json:
+        print(f"JSON: {result.save(args.json)}")
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(report.to_markdown(result), encoding="utf-8")
+        print(f"Markdown: {args.markdown}")
+    if args.html:
+        _html(args.html, [report.speedup_figure(result), report.mat_speedup_figure(result)])
+
+
+def _sweep(args: argparse.Namespace, model, tok) -> int:
+    import json
+
+    from trviz.bench import report
+    from trviz.bench.sweep import sweep_trees
+
+    data = sweep_trees(
+        model,
+        tok,
+        max_new_tokens=args.max_new_tokens or 64,
+        save=not args.no_save,
+        log=lambda s: print(s, file=sys.stderr),
+    )
+    print(report.sweep_text(data))
+    if "cache_file" in data:
+        print(f"cached for tree='auto': {data['cache_file']}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        print(f"JSON: {args.json}")
+    if args.html:
+        _html(args.html, [report.cost_curve_figure(data)])
+    return 0
+
+
+def _html(path: Path, figures) -> None:
+    """One self-contained HTML page (plotly.js inlined once; no CDN)."""
+    parts = [
+        fig.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, fig in enumerate(figures)
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>trviz bench</title>"
+        "</head><body>" + "".join(parts) + "</body></html>",
+        encoding="utf-8",
+    )
+    print(f"HTML: {path}")

@@ -1,0 +1,175 @@
+"""Named decoding methods the benchmark compares: a small registry.
+
+A method is a callable ``fn(model, tokenizer, prompt, max_new_tokens, state) -> GenerationResult``
+where ``prompt`` is a string or a list of chat messages and ``state`` is the method's own
+:class:`MethodState` (start mode, tree/k overrides, the matrix carried across prompts).
+Registering one is a one-liner::
+
+    from trviz.bench.methods import register_method, tr_method
+    register_method("tr-16", tr_method("default", tree="tr-16"), "TR, default config, 16-node tree")
+
+Built-in methods:
+
+- ``ar``: plain greedy (autoregressive) decoding on trviz's engine, one token per forward; the
+  baseline every speedup is measured against and every output is checked against.
+- ``hf``: Hugging Face ``model.generate`` greedy search.
+- ``pld``: Hugging Face prompt lookup decoding with the original method's settings (3-gram match,
+  10 draft tokens: ``prompt_lookup_num_tokens=10, max_matching_ngram_size=3``).
+- ``tr``: Token Recycling, the default configuration (device-sized tree, sibling de-duplication);
+  ``--tree`` and ``--k`` override its tree and k.
+- ``tr-paper``: Token Recycling in the paper's configuration (80-node "2.2.2" tree, k=8, no
+  de-duplication); never overridden.
+
+TR methods honour ``state.start``: ``hot`` carries one matrix across prompts (the runner passes
+``result.matrix`` back in), ``cold`` starts every prompt from a fresh matrix, ``seeded`` starts
+fresh and seeds the prompt's rows from the prefill logits (``seed_from_prompt=True``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from trviz.config import TRConfig
+from trviz.errors import ConfigError
+
+START_MODES = ("hot", "cold", "seeded")
+
+
+@dataclass
+class MethodState:
+    """What a method may carry from one prompt to the next (one state per method per run)."""
+
+    start: str = "hot"
+    tree: Any = None  # override for methods built with tr_method(..., overridable=True)
+    k: int | None = None
+    matrix: Any = None  # the adjacency matrix carried across prompts (hot start)
+    extra: dict[str, Any] = field(default_factory=dict)  # free room for registered methods
+
+    def __post_init__(self) -> None:
+        if self.start not in START_MODES:
+            raise ConfigError(f"start must be one of {START_MODES}, got {self.start!r}")
+
+
+MethodFn = Callable[[Any, Any, Any, int, MethodState], Any]
+
+
+@dataclass(frozen=True)
+class Method:
+    """A named method: ``fn`` decodes, ``describe(model, state)`` says how (for the report)."""
+
+    name: str
+    fn: MethodFn
+    description: str
+    describe: Callable[[Any, MethodState], dict[str, Any]] | None = None
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register_method(
+    name: str,
+    fn: MethodFn,
+    description: str,
+    describe: Callable[[Any, MethodState], dict[str, Any]] | None = None,
+) -> Method:
+    """Add (or replace) a named method; ``fn`` may also carry ``fn.describe``."""
+    method = Method(name, fn, description, describe or getattr(fn, "describe", None))
+    METHODS[name] = method
+    return method
+
+
+def get_method(name: str) -> Method:
+    if name not in METHODS:
+        raise ConfigError(f"unknown method {name!r}; registered: {', '.join(METHODS)}")
+    return METHODS[name]
+
+
+# ----- the built-in methods ---------------------------------------------------------------------
+
+
+def ar(model, tokenizer, prompt: Any, max_new_tokens: int, state: MethodState):
+    from trviz.decode import greedy
+
+    return greedy(model, tokenizer, prompt, max_new_tokens, record="none")
+
+
+def hf(model, tokenizer, prompt: Any, max_new_tokens: int, state: MethodState):
+    from trviz.decode import hf_generate
+
+    return hf_generate(model, tokenizer, prompt, max_new_tokens)
+
+
+def pld(model, tokenizer, prompt: Any, max_new_tokens: int, state: MethodState):
+    from trviz.decode import hf_generate
+
+    return hf_generate(
+        model,
+        tokenizer,
+        prompt,
+        max_new_tokens,
+        prompt_lookup_num_tokens=10,
+        max_matching_ngram_size=3,
+    )
+
+
+def tr_method(preset: str, overridable: bool = False, **fields: Any) -> MethodFn:
+    """A Token Recycling method from a config preset plus fixed ``fields``; with
+    ``overridable`` the state's ``tree``/``k`` (``--tree``, ``--k``) replace the preset's."""
+
+    def config(state: MethodState) -> TRConfig:
+        changes = dict(fields)
+        if overridable and state.tree is not None:
+            changes["tree"] = state.tree
+        if overridable and state.k is not None:
+            changes["k"] = state.k
+        if state.start == "seeded":
+            changes["seed_from_prompt"] = True
+        return TRConfig.preset(preset, **changes)
+
+    def fn(model, tokenizer, prompt: Any, max_new_tokens: int, state: MethodState):
+        from trviz.decode import generate
+
+        matrix = state.matrix if state.start == "hot" else None
+        return generate(
+            model,
+            tokenizer,
+            prompt,
+            max_new_tokens,
+            config=config(state),
+            matrix=matrix,
+            record="none",
+        )
+
+    def describe(model, state: MethodState) -> dict[str, Any]:
+        cfg = config(state)
+        tree = cfg.resolve_tree(
+            model.device.type,
+            str(model.dtype).removeprefix("torch."),
+            model_name=model.name_or_path,
+        )
+        return {
+            "config": cfg.to_dict() | {"tree": tree.name},
+            "tree": tree.name,
+            "tree_size": tree.size,
+            "start": state.start,
+        }
+
+    fn.describe = describe  # type: ignore[attr-defined]
+    return fn
+
+
+register_method("ar", ar, "plain greedy decoding on trviz's engine (the baseline)")
+register_method("hf", hf, "Hugging Face generate, greedy search")
+register_method("pld", pld, "Hugging Face prompt lookup decoding (3-gram match, 10 draft tokens)")
+register_method(
+    "tr",
+    tr_method("default", overridable=True),
+    "Token Recycling, default config (device-sized tree, de-duplication)",
+)
+register_method(
+    "tr-paper",
+    tr_method("paper"),
+    "Token Recycling, the paper's config (80-node 2.2.2 tree, k=8, no de-dup)",
+)

@@ -1,0 +1,155 @@
+"""Hardware-aware tree choice: what a forward over q tokens costs here, and what each tree buys.
+
+A TR step verifies ``tree.size`` tokens in one forward and commits MAT tokens on average; plain
+greedy commits one token per one-token forward. So a tree pays on this device iff
+
+    MAT > break-even MAT = (forward cost at q = tree.size + TR's per-step overhead) / cost at q = 1
+
+:func:`sweep_trees` measures the cost curve (median over interleaved repeats, on a prefilled
+cache) and each tree's MAT and per-step overhead (draft, verify, compact, update) on a few prompts
+with a hot start, then predicts each tree's speedup as ``MAT / break-even`` and picks the best.
+MAT does not depend on timing, so only the cost curve is noisy. The result is cached per
+model/device/dtype (:mod:`trviz.bench.sweep_cache`) and ``TRConfig(tree="auto")`` uses it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from trviz.bench.suite import WARMUP_PROMPTS, builtin_suite
+from trviz.bench.sweep_cache import save_sweep
+from trviz.config import TRConfig
+from trviz.forward import prefill
+from trviz.kv import crop, new_cache
+from trviz.trees import get_tree
+
+SWEEP_TREES = ("chain-4", "tr-8", "tr-12", "tr-16", "tr-24", "tr-32", "tr-40", "2.2.2")
+SWEEP_Q = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128)
+SWEEP_CATEGORIES = ("code", "translation", "math_reasoning", "mt_bench")
+
+
+def _clock(device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
+@torch.inference_mode()
+def forward_cost(
+    model, qs: Sequence[int] = SWEEP_Q, prefix_len: int = 256, repeats: int = 5, seed: int = 0
+) -> dict[int, float]:
+    """Median seconds of one forward over ``q`` new tokens after a ``prefix_len`` cache.
+
+    Repeats are interleaved over q (q1, q2, ..., q1, q2, ...) so drift hits every q alike; one
+    untimed pass first warms up each shape. The cache is cropped back after every forward.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    vocab = model.get_output_embeddings().weight.shape[0]
+    ids = torch.randint(0, vocab, (prefix_len + max(qs),), generator=gen).to(model.device)
+    cache = new_cache(model)
+    prefill(model, cache, ids[:prefix_len])
+    times: dict[int, list[float]] = {q: [] for q in qs}
+    for r in range(repeats + 1):
+        for q in qs:
+            x = ids[prefix_len : prefix_len + q][None]
+            t0 = _clock(model.device)
+            model(input_ids=x, cache=cache, use_cache=True)
+            elapsed = _clock(model.device) - t0
+            crop(cache, prefix_len)
+            if r:
+                times[q].append(elapsed)
+    return {q: sorted(ts)[len(ts) // 2] for q, ts in times.items()}
+
+
+def tree_mat(
+    model, tokenizer, tree: str, prompts: Sequence[Any], warmup: Sequence[str], max_new_tokens: int
+) -> dict[str, float]:
+    """MAT and per-step overhead of the default config with ``tree``, hot start over prompts."""
+    from trviz.decode import generate
+
+    cfg = TRConfig.preset("default", tree=tree)
+    matrix = None
+    for p in warmup:
+        matrix = generate(
+            model, tokenizer, p, max_new_tokens, cfg, matrix=matrix, record="none"
+        ).matrix
+    tokens = steps = 0
+    overhead = forward = 0.0
+    for p in prompts:
+        r = generate(model, tokenizer, p, max_new_tokens, cfg, matrix=matrix, record="none")
+        matrix = r.matrix
+        tokens, steps = tokens + r.stats.new_tokens, steps + r.stats.steps
+        forward += r.stats.phase_s.get("forward", 0.0)
+        overhead += sum(r.stats.phase_s.values()) - r.stats.phase_s.get("forward", 0.0)
+    return {
+        "mat": tokens / steps,
+        "overhead_s": overhead / steps,
+        "measured_forward_s": forward / steps,
+        "steps": steps,
+    }
+
+
+def choose_tree(cost_s: dict[int, float], trees: dict[str, dict[str, Any]]) -> str:
+    """Fill in each tree's break-even MAT and predicted speedup; return the best tree's name."""
+    base = cost_s[1]
+    for t in trees.values():
+        t["forward_s"] = cost_s[t["size"]]
+        t["step_s"] = t["forward_s"] + t["overhead_s"]
+        t["break_even_mat"] = t["step_s"] / base
+        t["predicted_speedup"] = t["mat"] / t["break_even_mat"]
+    return max(trees, key=lambda name: trees[name]["predicted_speedup"])
+
+
+def default_prompts() -> list[str]:
+    """First turn of one built-in question per :data:`SWEEP_CATEGORIES`."""
+    suite = {q.category: q for q in builtin_suite(1)}
+    return [suite[c].turns[0] for c in SWEEP_CATEGORIES]
+
+
+def sweep_trees(
+    model,
+    tokenizer,
+    trees: Sequence[str] = SWEEP_TREES,
+    prompts: Sequence[Any] | None = None,
+    warmup: Sequence[str] = WARMUP_PROMPTS,
+    max_new_tokens: int = 64,
+    qs: Sequence[int] = SWEEP_Q,
+    repeats: int = 5,
+    save: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Measure the cost curve and every tree's MAT, pick the best tree; cache it when ``save``.
+
+    Returns a plain dict: ``cost_s`` {q: seconds} (string keys, as in the JSON), ``trees``
+    {name: size, mat, overhead_s, forward_s, step_s, break_even_mat, predicted_speedup},
+    ``best_tree``, and the model/device/dtype/threads it was measured on.
+    """
+    prompts = default_prompts() if prompts is None else list(prompts)
+    sizes = {name: get_tree(name).size for name in trees}
+    all_q = sorted(set(qs) | set(sizes.values()) | {1})
+    log(f"sweep: forward cost for q in {all_q} ({repeats} repeats)...")
+    cost = forward_cost(model, all_q, repeats=repeats)
+    measured: dict[str, dict[str, Any]] = {}
+    for name in trees:
+        log(f"sweep: MAT of tree {name} ({sizes[name]} tokens/forward) on {len(prompts)} prompts")
+        measured[name] = {
+            "size": sizes[name],
+            **tree_mat(model, tokenizer, name, prompts, warmup, max_new_tokens),
+        }
+    best = choose_tree(cost, measured)
+    dtype = str(model.dtype).removeprefix("torch.")
+    data = {
+        "model": model.name_or_path or type(model).__name__, "device": str(model.device),
+        "dtype": dtype, "threads": torch.get_num_threads(), "prefix_len": 256,
+        "max_new_tokens": max_new_tokens, "prompts": len(prompts),
+        "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "cost_s": {str(q): s for q, s in cost.items()}, "trees": measured, "best_tree": best,
+    }  # fmt: skip
+    if save and model.name_or_path:
+        data["cache_file"] = str(save_sweep(data, model.name_or_path, model.device.type, dtype))
+    return data

@@ -1,0 +1,153 @@
+"""Tables, figures, the tree sweep and its cache, and the CLI wiring (tiny models, no timing
+assertions)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import TinyTokenizer, make_tiny
+
+from trviz.bench import report
+from trviz.bench.result import BenchResult
+from trviz.bench.sweep import choose_tree, forward_cost, sweep_trees
+from trviz.bench.sweep_cache import load_sweep, save_sweep, sweep_key, swept_tree
+from trviz.cli import build_parser
+from trviz.config import AUTO_TREES, TRConfig
+
+
+def _rec(qid, cat, tokens, walls, forwards, exact=None):
+    exact = exact or {}
+    return {"question_id": qid, "category": cat, "turn": 0, "order": list(walls),
+            "methods": {m: {"new_tokens": tokens, "wall_s": w, "forwards": forwards[m],
+                            "exact": exact.get(m, True), "first_diff": None}
+                        for m, w in walls.items()}}  # fmt: skip
+
+
+@pytest.fixture
+def hand_result():
+    """Two categories, hand-made numbers: tr is 2x faster on code, 1x on qa."""
+    meta = {"methods": ["ar", "tr"], "baseline": "ar", "model": "m", "dtype": "float32",
+            "device": "cpu", "cpu": "cpu", "threads": 2, "max_new_tokens": 10, "start": "hot",
+            "questions": 2, "repeats": 1, "load_start": [0.5], "exact_required": True}  # fmt: skip
+    recs = [
+        _rec("c", "code", 10, {"ar": 1.0, "tr": 0.5}, {"ar": 11, "tr": 5}),
+        _rec("q", "qa", 10, {"ar": 1.0, "tr": 1.0}, {"ar": 11, "tr": 6}, {"tr": False}),
+    ]
+    return BenchResult(meta, recs)
+
+
+def test_aggregates_by_hand(hand_result):
+    s = hand_result.summary
+    assert s["ar"]["speedup"] == 1.0 and s["ar"]["mat"] == 1.0
+    assert s["tr"]["speedup"] == pytest.approx(20 / 1.5 / 10)  # tokens/s ratio over all prompts
+    assert s["tr"]["mat"] == pytest.approx(20 / (4 + 5))
+    assert s["tr"]["exact_fraction"] == 0.5
+    cats = hand_result.per_category
+    assert list(cats) == ["qa", "code"]  # paper order: QA before code
+    assert cats["code"]["tr"]["speedup"] == pytest.approx(2.0)
+    assert cats["qa"]["tr"]["mat"] == pytest.approx(2.0)
+    assert hand_result.failures == [{"question_id": "q", "turn": 0, "method": "tr",
+                                     "first_diff": None}]  # fmt: skip
+
+
+def test_text_and_markdown_tables(hand_result):
+    text = report.to_text(hand_result)
+    lines = text.splitlines()
+    head = next(ln for ln in lines if ln.startswith("method"))
+    assert head.split() == ["method", "QA", "Code", "MAT", "tok/s", "speedup", "exact"]
+    tr_row = next(ln for ln in lines if ln.startswith("tr ")).split()
+    assert tr_row == ["tr", "1.00x", "2.00x", "2.22", "13.3", "1.33x", "50%"]
+    assert "ERROR: 1 outputs differ from ar" in text
+    md = report.to_markdown(hand_result)
+    assert "| method | QA | Code | MAT | tok/s | speedup | exact |" in md
+    assert "| tr | 1.00x | 2.00x | 2.22 | 13.3 | 1.33x | 50% |" in md
+    assert "| tr | 2.00 | 2.50 | 2.22 |" in md  # MAT per category
+
+
+def test_figures(hand_result):
+    bars = report.speedup_figure(hand_result)
+    assert [t.name for t in bars.data] == ["ar", "tr"]
+    assert list(bars.data[1].x) == ["QA", "Code", "overall"]
+    assert list(bars.data[1].y) == pytest.approx([1.0, 2.0, 4 / 3])
+    scatter = report.mat_speedup_figure(hand_result)
+    overall = [t for t in scatter.data if t.name == "tr"][0]
+    assert overall.x[0] == pytest.approx(20 / 9) and overall.y[0] == pytest.approx(4 / 3)
+    json.dumps(bars.to_plotly_json(), default=str)  # serialisable
+
+
+SWEEP = {
+    "cost_s": {"1": 0.040, "9": 0.050, "81": 0.180},
+    "trees": {"tr-8": {"size": 9, "mat": 1.8, "overhead_s": 0.002},
+              "2.2.2": {"size": 81, "mat": 2.3, "overhead_s": 0.004}},
+}  # fmt: skip
+
+
+def test_choose_tree_break_even_by_hand():
+    trees = json.loads(json.dumps(SWEEP["trees"]))
+    best = choose_tree({1: 0.040, 9: 0.050, 81: 0.180}, trees)
+    assert best == "tr-8"
+    assert trees["tr-8"]["break_even_mat"] == pytest.approx(0.052 / 0.040)
+    assert trees["2.2.2"]["break_even_mat"] == pytest.approx(0.184 / 0.040)
+    assert trees["2.2.2"]["predicted_speedup"] == pytest.approx(2.3 / 4.6)
+    text = report.sweep_text({**SWEEP, "trees": trees, "best_tree": best, "model": "m",
+                              "dtype": "float32", "device": "cpu", "threads": 2})  # fmt: skip
+    assert "best tree on this device: tr-8" in text and "q=81: 4.50x" in text
+    fig = report.cost_curve_figure({**SWEEP, "trees": trees, "best_tree": best, "model": "m",
+                                    "dtype": "float32", "device": "cpu"})  # fmt: skip
+    assert list(fig.data[0].x) == [1, 9, 81]
+
+
+@pytest.fixture
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRVIZ_CACHE", str(tmp_path))
+    return tmp_path
+
+
+def test_sweep_cache_drives_auto_tree(cache_dir):
+    cfg = TRConfig()  # tree="auto"
+    static = AUTO_TREES[("cpu", "float32")]
+    assert cfg.resolve_tree("cpu", "float32", "some/model").name == static
+    path = save_sweep({"best_tree": "tr-32"}, "some/model", "cpu", "float32")
+    assert path.parent == cache_dir / "sweeps" and path.name.startswith("model-")
+    assert swept_tree("some/model", "cpu", "float32") == "tr-32"
+    assert cfg.resolve_tree("cpu", "float32", "some/model").name == "tr-32"
+    assert cfg.resolve_tree("cpu", "bfloat16", "some/model").name == AUTO_TREES[("cpu", "bfloat16")]
+    assert cfg.resolve_tree("cpu", "float32", "other/model").name == static
+    assert cfg.resolve_tree("cpu", "float32").name == static  # no model name: static table
+    assert TRConfig(tree="tr-8").resolve_tree("cpu", "float32", "some/model").name == "tr-8"
+    save_sweep({"best_tree": "not-a-preset"}, "some/model", "cpu", "float32")
+    assert cfg.resolve_tree("cpu", "float32", "some/model").name == static
+    path.write_text("{broken")
+    assert load_sweep("some/model", "cpu", "float32") is None
+    assert sweep_key("a/b", "cpu", "float32") != sweep_key("c/b", "cpu", "float32")
+
+
+def test_forward_cost_and_sweep_on_tiny_model(cache_dir):
+    model = make_tiny("llama")
+    cost = forward_cost(model, (1, 4, 9), prefix_len=16, repeats=2)
+    assert set(cost) == {1, 4, 9} and all(s > 0 for s in cost.values())
+    model.name_or_path = "tiny-test-model"
+    data = sweep_trees(model, TinyTokenizer(), trees=("chain-4", "tr-8"), prompts=["t5 t6 t7 t5"],
+                       warmup=["t3 t4"], max_new_tokens=8, qs=(1, 2), repeats=1,
+                       log=lambda s: None)  # fmt: skip
+    assert set(data["cost_s"]) == {"1", "2", "5", "9"}  # q grid + the trees' sizes
+    assert data["best_tree"] in ("chain-4", "tr-8")
+    for t in data["trees"].values():
+        assert t["mat"] >= 1.0 and t["break_even_mat"] > 0 and t["steps"] >= 1
+    assert swept_tree("tiny-test-model", "cpu", "float32") == data["best_tree"]
+    json.dumps(data)
+
+
+def test_cli_parses_and_lists_methods(capsys):
+    args = build_parser().parse_args(
+        ["bench", "--methods", "ar,tr", "pld", "--per-category", "1", "--start", "cold",
+         "--json", "out.json", "--tree", "tr-8", "--k", "6"])  # fmt: skip
+    assert args.methods == ["ar,tr", "pld"] and args.start == "cold" and args.k == 6
+    args = build_parser().parse_args(["bench", "--list-methods"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    for name in ("ar", "hf", "pld", "tr", "tr-paper"):
+        assert f"\n{name} " in "\n" + out
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["bench", "--start", "warm"])
