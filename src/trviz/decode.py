@@ -32,6 +32,7 @@ from trviz.matrix import (
 from trviz.metrics import PHASES, Stats
 from trviz.model import context_window, encode_prompt, eos_ids, tokenizer_fingerprint
 from trviz.recording import StepTensors, check_level, step_record, trace_token_ids
+from trviz.sampling import SamplingParams, choose, first_siblings, make_generator, sampling_params
 from trviz.trace import StepRecord, Trace
 from trviz.tree_attention import TreeTensors, mask_kind
 from trviz.trees import check_fits, with_lookup_branch
@@ -82,11 +83,14 @@ class _Clock:
 
 def tr_step(model, cache, matrix: Matrix, root: torch.Tensor, prev: torch.Tensor,
             prefix_len: int, tt: TreeTensors, kind: str, snapshot: bool, clock: _Clock,
-            lookup: Lookup | None = None) -> StepTensors:
+            lookup: Lookup | None = None, sampling: SamplingParams | None = None,
+            generator: torch.Generator | None = None) -> StepTensors:
     """One Token Recycling step; mutates ``cache`` and ``matrix`` in place.
 
     ``prev`` is the token before the root (-1 if none; used by second-order context rows).
     ``lookup`` (chain node indices, copied tokens) overrides a lookup branch's matrix drafts.
+    ``sampling``: draw one token per node from its processed distribution instead of the argmax
+    (``trviz.sampling``); verification then walks the samples, which keeps sampling exact.
     """
     table = matrix.table
     t0 = clock()
@@ -106,8 +110,10 @@ def tr_step(model, cache, matrix: Matrix, root: torch.Tensor, prev: torch.Tensor
     logits = forward_tree(model, cache, tokens, tt, prefix_len, kind)  # [S, V]
     t2 = clock()
     # verify: deepest node whose whole path matches the model's argmax; its argmax is the bonus
-    argmax = logits.argmax(-1)  # [S]
-    best_t = accept(tokens, argmax, tt)
+    # (sampling: one sample per node stands in for the argmax; only a first sibling is followed)
+    argmax = choose(logits, sampling, generator)  # [S]
+    best_t = accept(tokens if sampling is None else first_siblings(tokens, tt.parents_ext),
+                    argmax, tt)
     host = torch.cat([best_t.view(1), argmax[best_t].view(1), tokens]).tolist()  # one sync
     best, bonus, host_tokens = host[0], host[1], host[2:]
     path = tt.tree.ancestors[best]
@@ -217,6 +223,10 @@ def generate(
     on_step: StepHook | None = None,
     record: str = "full",
     chat: bool | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    top_k: int | None = None,
+    seed: int | None = None,
 ) -> GenerationResult:
     """Decode greedily with Token Recycling; the output equals plain greedy decoding.
 
@@ -226,8 +236,12 @@ def generate(
         updated matrix comes back as ``result.matrix``; the one passed in is not modified.
     on_step: called with each step's :class:`~trviz.trace.StepRecord`.
     record: ``"full"`` (trees, rows: what the views need), ``"summary"`` or ``"none"``.
+    temperature, top_p, top_k, seed: sample instead (temperature None or 0: greedy); the output
+        is distributed exactly as plain sampling (:func:`greedy` with the same keywords), though
+        the same seed gives other tokens. The seed used is in ``trace.meta["sampling"]``.
     """
     cfg = as_config(config)
+    sp = sampling_params(temperature, top_p, top_k, seed)
     level = check_level(record)
     if on_step is not None and level == "none":
         level = "summary"
@@ -236,7 +250,7 @@ def generate(
                             model.name_or_path)
     chain: tuple[int, ...] = ()
     if cfg.lookup:
-        tree, chain = with_lookup_branch(tree, cfg.lookup)
+        tree, chain = with_lookup_branch(tree, cfg.lookup, cfg.k)
         check_fits(tree, cfg.k)
     ids = _prepare(model, tokenizer, prompt, max_new_tokens, chat, tree.size)
     vocab = model.get_output_embeddings().weight.shape[0]
@@ -247,11 +261,15 @@ def generate(
     else:
         check_matrix(matrix, vocab, cfg.k, fp, cfg.context_rows)
         matrix = matrix.clone()
+    for key, value in (("model", model.name_or_path or type(model).__name__), ("k", cfg.k),
+                       ("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))):
+        matrix.meta.setdefault(key, value)  # what a saved matrix says about where it came from
     table = matrix.table
     tt, kind = TreeTensors.build(tree, device), mask_kind(model)
     clock = _Clock(device, sync=level != "none")
     eos = eos_ids(model, tokenizer)
     records: list[StepRecord] | None = [] if level != "none" else None
+    generator = make_generator(sp, device)
 
     t_start = clock()
     cache = new_cache(model)
@@ -268,7 +286,7 @@ def generate(
     while finish is None:
         lookup = (chain_t, index.continuation(len(chain))) if index is not None else None
         st = tr_step(model, cache, matrix, root, prev, prefix_len, tt, kind, level == "full",
-                     clock, lookup)
+                     clock, lookup, sp, generator)
         committed, finish = _commit([st.host_tokens[i] for i in st.path[1:]] + [st.bonus], eos,
                                     max_new_tokens - len(out))
         out += committed
@@ -288,7 +306,7 @@ def generate(
     stats.new_tokens = len(out)
     matrix.steps_seen += stats.steps
     meta = _run_meta(model, "tr", prompt, fp, config=cfg.to_dict(), tree=tree.to_dict(),
-                     record=level)
+                     record=level, sampling=sp and sp.to_dict())
     return _finish("tr", tokenizer, ids, out, stats, finish, records, meta, matrix=matrix,
                    config=cfg)
 
@@ -302,8 +320,17 @@ def greedy(
     on_step: StepHook | None = None,
     record: str = "summary",
     chat: bool | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    top_k: int | None = None,
+    seed: int | None = None,
 ) -> GenerationResult:
-    """Plain greedy decoding on trviz's engine: one token per forward (the honest baseline)."""
+    """Plain greedy decoding on trviz's engine: one token per forward (the honest baseline).
+
+    With ``temperature`` > 0: plain sampling (temperature, top-k, top-p; ``seed``), the baseline
+    for :func:`generate`'s sampling.
+    """
+    sp = sampling_params(temperature, top_p, top_k, seed)
     level = check_level(record)
     if on_step is not None and level == "none":
         level = "summary"
@@ -312,6 +339,7 @@ def greedy(
     clock = _Clock(device, sync=True)
     eos = eos_ids(model, tokenizer)
     records: list[StepRecord] | None = [] if level != "none" else None
+    generator = make_generator(sp, device)
 
     t_start = clock()
     cache = new_cache(model)
@@ -320,7 +348,7 @@ def greedy(
     stats = Stats(prompt_tokens=len(ids), prefill_s=clock() - t_start)
     root, out, finish = prompt_t[-1], [], None
     while finish is None:
-        nxt = forward_one(model, cache, root).argmax()
+        nxt = choose(forward_one(model, cache, root)[None], sp, generator)[0]
         tok = int(nxt)
         committed, finish = _commit([tok], eos, max_new_tokens - len(out))
         out += committed
@@ -334,7 +362,7 @@ def greedy(
         root = nxt
     stats.wall_s = clock() - t_start
     stats.new_tokens = len(out)
-    meta = _run_meta(model, "greedy", prompt, "", record=level)
+    meta = _run_meta(model, "greedy", prompt, "", record=level, sampling=sp and sp.to_dict())
     return _finish("greedy", tokenizer, ids, out, stats, finish, records, meta)
 
 

@@ -230,9 +230,11 @@ _PAPER_CHILDREN: dict[Path, int] = {
     (0, 0, 0, 0, 0): 2, (0, 0, 0, 1, 0): 1,
 }  # fmt: skip
 
-# Per-rank acceptance rates used to shape the smaller presets: measured on SmolLM2-135M-Instruct
-# with the paper tree, hot start, over the demo prompts (see benchmarks/acceptance_rates.py).
-DEFAULT_RATES: tuple[float, ...] = (0.62, 0.12, 0.05, 0.03, 0.02, 0.015, 0.01, 0.008)
+# Per-rank acceptance rates that shape the smaller presets: the probability that the true next
+# token sits at rank r of the row read, measured on SmolLM2-135M-Instruct (fp32, paper tree, hot
+# start, 6 prompts x 128 tokens) by `python benchmarks/tree_mat.py`. The rest (41%) was not in
+# the row at all: a first-order table cannot predict it.
+DEFAULT_RATES: tuple[float, ...] = (0.342, 0.101, 0.044, 0.029, 0.017, 0.012, 0.014, 0.011)
 
 PRESET_SIZES = (8, 12, 16, 24, 32, 40)
 
@@ -259,17 +261,22 @@ def get_tree(spec: "str | Tree | Iterable[Sequence[int]]") -> Tree:
     return Tree.from_paths(spec)
 
 
-def with_lookup_branch(tree: Tree, length: int) -> tuple[Tree, tuple[int, ...]]:
+def with_lookup_branch(tree: Tree, length: int, k: int) -> tuple[Tree, tuple[int, ...]]:
     """``tree`` plus a chain of ``length`` nodes under the root, for prompt-lookup drafts.
 
     The chain hangs at the root's next free rank ``R`` (paths ``(R,), (R, 0), (R, 0, 0)...``), so
-    when no lookup match exists it is drafted from the matrix like any other branch. Returns the
-    new tree and the chain's node indices, root-side first.
+    when no lookup match exists it is drafted from the matrix like any other branch. If the root
+    already uses all ``k`` ranks, the chain replaces the rank ``k - 1`` subtree (the least likely).
+    Returns the new tree and the chain's node indices, root-side first.
     """
     if length < 1:
         raise TemplateError(f"lookup branch length must be >= 1, got {length}")
-    r = 1 + max((tree.ranks[i] for i in range(1, tree.size) if tree.parents[i] == 0), default=-1)
+    paths = list(tree.paths[1:])
+    r = 1 + max((p[0] for p in paths if len(p) == 1), default=-1)
+    if r >= k:
+        r = k - 1
+        paths = [p for p in paths if p[0] != r]
     chain = [(r,) + (0,) * d for d in range(length)]
-    new = Tree.from_paths(list(tree.paths[1:]) + chain, f"{tree.name}+lookup{length}")
+    new = Tree.from_paths(paths + chain, f"{tree.name}+lookup{length}")
     index = {p: i for i, p in enumerate(new.paths)}
     return new, tuple(index[p] for p in chain)
