@@ -42,12 +42,13 @@ def cache_length(cache) -> int:
 def compact(cache, prefix_len: int, keep: torch.Tensor, n_keep: int, contiguous: bool) -> None:
     """Keep tree entries ``keep`` (tree-relative, ascending, root first) after ``prefix_len``.
 
-    ``contiguous`` (keep == 0..n_keep-1) turns the gather into a plain crop.
+    ``contiguous`` (keep == 0..n_keep-1) turns the gather into a plain crop. Layers may sit on
+    different devices (accelerate ``device_map``): each gathers with an index on its own device.
     """
     end = prefix_len + n_keep
     for layer in cache.layers:
         if not contiguous:
-            src = keep + prefix_len
+            src = keep.to(layer.keys.device) + prefix_len
             layer.keys[..., prefix_len:end, :] = layer.keys.index_select(-2, src)
             layer.values[..., prefix_len:end, :] = layer.values.index_select(-2, src)
         layer.keys = layer.keys[..., :end, :]

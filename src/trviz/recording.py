@@ -1,4 +1,9 @@
-"""Turn one step's tensors into a :class:`~trviz.trace.StepRecord` (the only such place)."""
+"""Turn one step's tensors into a :class:`~trviz.trace.StepRecord` (the only such place).
+
+Under sampling (``generate(..., temperature=...)``) the ``argmax`` field holds each node's sampled
+token instead of the model's argmax: it is what verification compared the children against, and
+the accepted node's entry is the bonus. The field keeps its name so traces stay one schema.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ class StepTensors:
     """What a TR step leaves behind for recording (device tensors + the host-side decision)."""
 
     tokens: torch.Tensor  # [S] drafted ids, root at 0 (-1: unwritten slot)
-    argmax: torch.Tensor  # [S]
+    argmax: torch.Tensor  # [S] model argmax per node (under sampling: the node's sample)
     candidates: torch.Tensor  # [S, k] top-k ids per node
     winners: torch.Tensor  # [S] bool: nodes whose row was written
     rows_before: torch.Tensor | None  # [S, k] the rows of each node's token before the update

@@ -1,0 +1,127 @@
+"""Lossless sampling: process a node's logits, then draw one token per node.
+
+Token Recycling's drafts are deterministic (a one-hot draft distribution), so exact verification
+under sampling is a walk: draw ``x`` from the target distribution at the root; if a child carries
+``x``, move to it and draw again; otherwise ``x`` is the bonus token. The decoder does this with
+no loop: :func:`choose` draws ONE independent sample at every tree node (each node's logits are
+conditioned on exactly its own root-to-node context), and :func:`trviz.verify.accept` accepts a
+child iff it carries its parent's sample. The committed tokens are then distributed exactly as
+plain sampling (``tests/test_sampling.py`` checks it against the model's exact distribution).
+
+Two siblings carrying the same token would break this (verification would keep whichever walk
+went deeper, a best-of-two bias), so :func:`first_siblings` blanks every repeat of a token among
+its siblings before verification; only the first copy can be followed.
+
+Processing order, as in Hugging Face ``generate``: temperature, then top-k, then top-p, then
+softmax. ``temperature`` None or 0 means greedy (argmax), exactly as without sampling.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from trviz.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to sample the next token. ``seed`` makes a run reproducible (None: a fresh seed)."""
+
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        t = self.temperature
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0 or t == float("inf"):
+            raise ConfigError(f"temperature must be a positive finite number, got {t!r}")
+        k = self.top_k
+        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+            raise ConfigError(f"top_k must be a positive int or None, got {k!r}")
+        p = self.top_p
+        if p is not None and (
+            isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p <= 1
+        ):
+            raise ConfigError(f"top_p must be in (0, 1] or None, got {p!r}")
+        s = self.seed
+        if s is not None and (isinstance(s, bool) or not isinstance(s, int) or s < 0):
+            raise ConfigError(f"seed must be a non-negative int or None, got {s!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sampling_params(
+    temperature: float | None = None,
+    top_p: float | None = None,
+    top_k: int | None = None,
+    seed: int | None = None,
+) -> SamplingParams | None:
+    """The params for ``generate``/``greedy`` keywords; None (greedy) when temperature is None or
+    0. A fresh seed is drawn when none is given, so the run's meta can record it."""
+    if temperature is None or temperature == 0:
+        if top_p is not None or top_k is not None:
+            raise ConfigError("top_p/top_k need a temperature > 0 (temperature 0 means greedy)")
+        return None
+    if seed is None:
+        seed = random.SystemRandom().randrange(2**63)
+    return SamplingParams(float(temperature), top_k, top_p, seed)
+
+
+def make_generator(params: SamplingParams | None, device: torch.device) -> torch.Generator | None:
+    """The random stream of one run (None for greedy)."""
+    if params is None:
+        return None
+    gen = torch.Generator(device=device)
+    gen.manual_seed(params.seed)
+    return gen
+
+
+def process(logits: torch.Tensor, params: SamplingParams) -> torch.Tensor:
+    """Probabilities ``[S, V]`` (float32) after temperature, top-k and top-p."""
+    scores = logits.float() / params.temperature
+    if params.top_k is not None and params.top_k < scores.shape[-1]:
+        kth = scores.topk(params.top_k, dim=-1).values[..., -1:]  # [S, 1]
+        scores = scores.masked_fill(scores < kth, float("-inf"))
+    probs = scores.softmax(-1)
+    if params.top_p is not None and params.top_p < 1:
+        sorted_p, order = probs.sort(-1, descending=True)
+        before = sorted_p.cumsum(-1) - sorted_p  # mass of the more likely tokens
+        drop = torch.zeros_like(probs, dtype=torch.bool).scatter(-1, order, before >= params.top_p)
+        probs = probs.masked_fill(drop, 0.0)
+        probs = probs / probs.sum(-1, keepdim=True)
+    return probs
+
+
+def choose(
+    logits: torch.Tensor, params: SamplingParams | None, generator: torch.Generator | None
+) -> torch.Tensor:
+    """One token per row of ``logits [S, V]``: the argmax when ``params`` is None, else an
+    independent sample from each row's processed distribution. Returns ``[S]`` int64.
+
+    Sampling is an exponential race (``argmax p / E`` with ``E ~ Exp(1)`` wins token ``i`` with
+    probability ``p_i``), which needs no host sync.
+    """
+    if params is None:
+        return logits.argmax(-1)
+    probs = process(logits, params)
+    race = torch.empty_like(probs).exponential_(generator=generator)
+    return (probs / race).argmax(-1)
+
+
+def first_siblings(tokens: torch.Tensor, parents_ext: torch.Tensor) -> torch.Tensor:
+    """``tokens [S]`` with every repeat of a token among its siblings set to -1 (never accepted).
+
+    ``parents_ext [S]`` gives each node's parent with the root's parent outside the tree, so the
+    root is nobody's sibling. The first copy in BFS order is the one verification may follow.
+    """
+    s = tokens.shape[0]
+    same = (tokens[:, None] == tokens[None, :]) & (parents_ext[:, None] == parents_ext[None, :])
+    earlier = torch.ones(s, s, dtype=torch.bool, device=tokens.device).tril(-1)  # j < i
+    repeat = (same & earlier).any(1)
+    return torch.where(repeat, -1, tokens)

@@ -1,0 +1,353 @@
+"""Lossless sampling: TR under temperature/top-k/top-p is distributed exactly as plain sampling.
+
+The statistical test enumerates the true distribution of the first three generated tokens from
+the tiny model's own probabilities, then compares thousands of seeded TR generations against it
+with a chi-square goodness-of-fit test (alpha = 1e-3). A deliberately biased verifier must fail
+the same test, so the test can fail.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import pytest
+import torch
+from conftest import TinyTokenizer, make_tiny
+
+import trviz
+import trviz.decode
+from trviz.errors import ConfigError
+from trviz.sampling import SamplingParams, choose, first_siblings, process, sampling_params
+
+V = 16
+PROMPT = [5, 7, 3]
+N_TOKENS = 3
+ALPHA = 1e-3
+TREE = "tr-12"
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.set_num_threads(1)
+    return make_tiny("llama", vocab=V), TinyTokenizer(V)
+
+
+@pytest.fixture(scope="module")
+def hot(tiny):
+    """A matrix warmed on other prompts, so the first steps draft real candidates."""
+    model, tok = tiny
+    matrix = None
+    for p in ([5, 7, 3], [9, 4], [11, 12, 13], [6]):
+        matrix = trviz.generate(
+            model, tok, p, 24, config={"tree": TREE}, matrix=matrix, record="none"
+        ).matrix
+    return matrix
+
+
+# ----- a chi-square goodness-of-fit test, written out (no scipy here) ---------------------------
+
+
+def upper_gamma_q(a: float, x: float) -> float:
+    """Regularised upper incomplete gamma Q(a, x): series below a + 1, continued fraction above."""
+    if x <= 0:
+        return 1.0
+    log_front = a * math.log(x) - x - math.lgamma(a)
+    if x < a + 1:
+        term = total = 1.0 / a
+        n = a
+        while abs(term) > 1e-15 * abs(total):
+            n += 1
+            term *= x / n
+            total += term
+        return 1.0 - total * math.exp(log_front)
+    tiny = 1e-300  # modified Lentz
+    b = x + 1 - a
+    c, d = 1 / tiny, 1 / b
+    h = d
+    for i in range(1, 10_000):
+        an = -i * (i - a)
+        b += 2
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1 / d
+        h *= d * c
+        if abs(d * c - 1) < 1e-15:
+            break
+    return math.exp(log_front) * h
+
+
+def chi_square_p(counts: Counter, probs: dict[tuple, float]) -> tuple[float, float, int]:
+    """(statistic, p-value, df) of observed ``counts`` against exact ``probs``; cells expected
+    below 5 are pooled into one bin, as the chi-square approximation requires."""
+    n = sum(counts.values())
+    assert set(counts) <= set(probs), "a sequence the model gives zero probability was drawn"
+    stat, pooled_obs, pooled_exp, bins = 0.0, 0, 0.0, 0
+    for cell, p in probs.items():
+        exp = n * p
+        if exp >= 5:
+            stat += (counts[cell] - exp) ** 2 / exp
+            bins += 1
+        else:
+            pooled_obs += counts[cell]
+            pooled_exp += exp
+    if pooled_exp > 0:
+        stat += (pooled_obs - pooled_exp) ** 2 / pooled_exp
+        bins += 1
+    df = bins - 1
+    return stat, upper_gamma_q(df / 2, stat / 2), df
+
+
+def test_chi_square_p_value_matches_tables():
+    # textbook critical values: chi2(1) 3.841 -> 0.05, chi2(10) 23.209 -> 0.01, chi2(100) 149.449
+    assert upper_gamma_q(0.5, 3.841 / 2) == pytest.approx(0.05, abs=2e-4)
+    assert upper_gamma_q(5, 23.209 / 2) == pytest.approx(0.01, abs=2e-5)
+    assert upper_gamma_q(50, 149.449 / 2) == pytest.approx(0.001, abs=2e-6)
+    assert upper_gamma_q(50, 99.334 / 2) == pytest.approx(0.5, abs=1e-3)
+
+
+# ----- the exact distribution of the first tokens -----------------------------------------------
+
+
+@torch.no_grad()
+def exact_distribution(model, params: SamplingParams, eos: int = 2) -> dict[tuple, float]:
+    """P(first ``N_TOKENS`` tokens) under plain sampling, from full causal forwards (no cache);
+    a sequence that emits EOS stops there."""
+    dist = {(): 1.0}
+    for _ in range(N_TOKENS):
+        grow = [s for s in dist if not s or s[-1] != eos]
+        done = {s: p for s, p in dist.items() if s and s[-1] == eos}
+        ids = torch.tensor([PROMPT + list(s) for s in grow])
+        probs = process(model(input_ids=ids).logits[:, -1], params).tolist()
+        for s, row in zip(grow, probs, strict=True):
+            for t, q in enumerate(row):
+                if q > 0:
+                    done[s + (t,)] = dist[s] * q
+        dist = done
+    return dist
+
+
+def draw(fn, n: int, seed0: int = 0, **kwargs) -> tuple[Counter, float]:
+    """Counts of the first tokens over ``n`` seeded generations, and tokens per forward."""
+    counts: Counter = Counter()
+    tokens = steps = 0
+    for i in range(n):
+        r = fn(seed=seed0 + i, **kwargs)
+        counts[tuple(r.tokens)] += 1
+        tokens += r.stats.new_tokens
+        steps += r.stats.steps
+    return counts, tokens / steps
+
+
+PARAMS = [
+    pytest.param(dict(temperature=1.0), id="t1.0"),
+    pytest.param(dict(temperature=0.8, top_k=6, top_p=0.9), id="t0.8-topk6-topp0.9"),
+]
+
+
+@pytest.mark.parametrize("kw", PARAMS)
+def test_tr_sampling_matches_the_exact_distribution(tiny, hot, kw):
+    model, tok = tiny
+    exact = exact_distribution(model, SamplingParams(**kw))
+    counts, mat = draw(
+        lambda seed: trviz.generate(
+            model,
+            tok,
+            PROMPT,
+            N_TOKENS,
+            config={"tree": TREE},
+            matrix=hot,
+            record="none",
+            seed=seed,
+            **kw,
+        ),
+        3000,
+    )
+    assert mat > 1.2, f"drafts were rarely accepted (MAT {mat:.2f}): the test would be vacuous"
+    stat, p, df = chi_square_p(counts, exact)
+    assert p > ALPHA, f"TR sampling deviates from plain sampling: chi2={stat:.1f}, df={df}, p={p:g}"
+
+
+def test_plain_sampling_matches_the_exact_distribution(tiny):
+    model, tok = tiny
+    kw = dict(temperature=0.8, top_k=6, top_p=0.9)
+    exact = exact_distribution(model, SamplingParams(**kw))
+    counts, _ = draw(
+        lambda seed: trviz.greedy(model, tok, PROMPT, N_TOKENS, record="none", seed=seed, **kw),
+        2000,
+        seed0=10_000,
+    )
+    stat, p, df = chi_square_p(counts, exact)
+    assert p > ALPHA, f"plain sampling deviates: chi2={stat:.1f}, df={df}, p={p:g}"
+
+
+def accept_first_child(tokens, samples, tt):
+    """A wrong verifier: trusts the drafter's top candidate (rank 0) as if it had been sampled."""
+    correct = (tokens == samples[tt.parents]) | ((tt.ranks == 0) & (tokens >= 0))
+    correct[0] = True
+    bad = tt.ancestors_f @ (~correct).float()
+    return torch.where(bad == 0, tt.depths, -1).argmax()
+
+
+def choose_with_shared_noise(logits, params, generator):
+    """A wrong sampler: one random draw shared by every node, so a node's sample is correlated
+    with its parent's (each is right on its own; the walk is not)."""
+    probs = process(logits, params)
+    race = torch.empty(probs.shape[-1]).exponential_(generator=generator)  # [V], not [S, V]
+    return (probs / race).argmax(-1)
+
+
+@pytest.mark.parametrize(
+    "name, bug", [("accept", accept_first_child), ("choose", choose_with_shared_noise)]
+)
+def test_a_biased_verifier_is_caught(tiny, hot, monkeypatch, name, bug):
+    model, tok = tiny
+    kw = dict(temperature=1.0)
+    exact = exact_distribution(model, SamplingParams(**kw))
+    monkeypatch.setattr(trviz.decode, name, bug)
+    counts, _ = draw(
+        lambda seed: trviz.generate(
+            model,
+            tok,
+            PROMPT,
+            N_TOKENS,
+            config={"tree": TREE},
+            matrix=hot,
+            record="none",
+            seed=seed,
+            **kw,
+        ),
+        1500,
+    )
+    stat, p, df = chi_square_p(counts, exact)
+    assert p < ALPHA, f"the biased verifier was not detected: chi2={stat:.1f}, df={df}, p={p:g}"
+
+
+# ----- exact special cases ----------------------------------------------------------------------
+
+
+def test_top_k_1_sampling_is_greedy(tiny, hot):
+    model, tok = tiny
+    want = trviz.greedy(model, tok, PROMPT, 20).tokens
+    got = trviz.generate(
+        model, tok, PROMPT, 20, config={"tree": TREE}, matrix=hot, temperature=0.7, top_k=1, seed=3
+    )
+    assert got.tokens == want
+    assert got.stats.mat > 1
+
+
+def test_temperature_zero_or_none_is_greedy(tiny, hot):
+    model, tok = tiny
+    want = trviz.greedy(model, tok, PROMPT, 16).tokens
+    for t in (None, 0, 0.0):
+        r = trviz.generate(model, tok, PROMPT, 16, config={"tree": TREE}, matrix=hot, temperature=t)
+        assert r.tokens == want
+        assert r.trace.meta["sampling"] is None
+        assert trviz.greedy(model, tok, PROMPT, 16, temperature=t).tokens == want
+
+
+def test_a_seed_reproduces_a_run_and_is_recorded(tiny, hot):
+    model, tok = tiny
+    runs = [
+        trviz.generate(
+            model, tok, PROMPT, 24, config={"tree": TREE}, matrix=hot, temperature=1.0, seed=s
+        )
+        for s in (7, 7, 8)
+    ]
+    assert runs[0].tokens == runs[1].tokens
+    assert runs[0].tokens != runs[2].tokens
+    assert runs[0].trace.meta["sampling"] == {
+        "temperature": 1.0,
+        "top_k": None,
+        "top_p": None,
+        "seed": 7,
+    }
+    unseeded = trviz.generate(model, tok, PROMPT, 8, matrix=hot, temperature=1.0)
+    again = trviz.generate(
+        model,
+        tok,
+        PROMPT,
+        8,
+        matrix=hot,
+        temperature=1.0,
+        seed=unseeded.trace.meta["sampling"]["seed"],
+    )
+    assert again.tokens == unseeded.tokens
+
+
+def test_records_hold_the_samples_and_the_walk(tiny, hot):
+    """Each accepted node carries its parent's sample; the best node's sample is the bonus."""
+    model, tok = tiny
+    r = trviz.generate(
+        model, tok, PROMPT, 24, config={"tree": TREE}, matrix=hot, temperature=1.0, seed=1
+    )
+    for rec in r.trace.steps:
+        for node in rec.accepted:
+            assert rec.tokens[node] == rec.argmax[rec.parents[node]]
+        best = rec.accepted[-1] if rec.accepted else 0
+        assert rec.bonus == rec.argmax[best]
+    assert [t for rec in r.trace.steps for t in rec.committed] == r.tokens
+
+
+# ----- the processing and the sampler -----------------------------------------------------------
+
+
+def test_process_matches_transformers_warpers():
+    from transformers.generation.logits_process import (
+        TemperatureLogitsWarper,
+        TopKLogitsWarper,
+        TopPLogitsWarper,
+    )
+
+    torch.manual_seed(0)
+    logits = torch.randn(5, 40) * 3
+    for t, k, p in [(0.7, None, None), (1.3, 5, None), (1.0, None, 0.8), (0.5, 12, 0.6)]:
+        want = TemperatureLogitsWarper(t)(None, logits.clone())
+        if k is not None:
+            want = TopKLogitsWarper(k)(None, want)
+        if p is not None:
+            want = TopPLogitsWarper(p)(None, want)
+        got = process(logits, SamplingParams(t, k, p, 0))
+        torch.testing.assert_close(got, want.softmax(-1))
+
+
+def test_choose_draws_each_row_from_its_own_distribution():
+    probs = torch.tensor([[0.7, 0.2, 0.1, 0.0], [0.0, 0.0, 0.25, 0.75]])
+    gen = torch.Generator().manual_seed(0)
+    n = 20_000
+    picks = torch.stack([choose(probs.log(), SamplingParams(seed=0), gen) for _ in range(n)])
+    for row in range(2):
+        freq = torch.bincount(picks[:, row], minlength=4).float() / n
+        torch.testing.assert_close(freq, probs[row], atol=0.015, rtol=0)
+    assert (picks[:, 0] != 3).all() and (picks[:, 1] >= 2).all()  # zero-probability never drawn
+
+
+def test_first_siblings_blanks_repeats_among_siblings_only():
+    #        root(4)
+    #       /   |   \
+    #     a(7) b(7) c(4)      b repeats a (a sibling): blanked; c repeats the root: kept
+    #     |     |
+    #    d(9)  e(9)           d, e are cousins, not siblings: both kept
+    tokens = torch.tensor([4, 7, 7, 4, 9, 9])
+    parents_ext = torch.tensor([6, 0, 0, 0, 1, 2])
+    assert first_siblings(tokens, parents_ext).tolist() == [4, 7, -1, 4, 9, 9]
+
+
+def test_sampling_params_are_validated():
+    for bad in (
+        dict(temperature=-1),
+        dict(temperature=float("nan")),
+        dict(top_k=0),
+        dict(top_p=0),
+        dict(top_p=1.5),
+        dict(seed=-3),
+        dict(top_k=2.5),
+    ):
+        with pytest.raises(ConfigError):
+            SamplingParams(**bad)
+    with pytest.raises(ConfigError, match="temperature"):
+        sampling_params(temperature=0, top_k=5)
+    assert sampling_params(None) is None
+    assert sampling_params(0.7, seed=4) == SamplingParams(0.7, None, None, 4)
