@@ -12,6 +12,7 @@ from conftest import TinyTokenizer, make_tiny
 from trviz.bench.methods import METHODS, MethodState, register_method, tr_method
 from trviz.bench.result import load_result
 from trviz.bench.runner import first_diff, run_bench, schedule, timed_call
+from trviz.bench.suite import WARMUP_PROMPTS as WARMUP
 from trviz.bench.suite import Question
 from trviz.decode import greedy
 
@@ -211,13 +212,27 @@ def test_json_schema_and_round_trip(tiny, tmp_path):
                   warmup_prompts=WARM, progress=False, meta={"suite": "test"})  # fmt: skip
     data = json.loads(json.dumps(r.to_json()))
     assert set(data) == {"meta", "summary", "per_category", "per_prompt"}
-    for key in ("model", "device", "dtype", "threads", "versions", "load_start", "load_end",
-                "max_new_tokens", "start", "methods", "baseline", "cpu"):
+    for key in (
+        "model",
+        "device",
+        "dtype",
+        "threads",
+        "versions",
+        "load_start",
+        "load_end",
+        "max_new_tokens",
+        "start",
+        "methods",
+        "baseline",
+        "cpu",
+    ):
         assert key in data["meta"], key
     assert data["meta"]["suite"] == "test" and data["meta"]["schema"] == "trviz.bench/1"
     assert set(data["summary"]) == {"ar", "tr"}
-    for stats in [*data["summary"].values(),
-                  *(m for cat in data["per_category"].values() for m in cat.values())]:
+    for stats in [
+        *data["summary"].values(),
+        *(m for cat in data["per_category"].values() for m in cat.values()),
+    ]:
         for key in ("speedup", "mat", "tokens_per_s", "exact_fraction"):
             assert isinstance(stats[key], float), key
     assert list(data["per_category"]) == ["qa", "code"]  # the paper's column order
@@ -225,7 +240,8 @@ def test_json_schema_and_round_trip(tiny, tmp_path):
     rec = data["per_prompt"][0]
     assert {"question_id", "category", "turn", "order", "prompt_tokens", "methods"} <= set(rec)
     assert {"new_tokens", "wall_s", "forwards", "exact", "first_diff", "mat"} <= set(
-        rec["methods"]["tr"])
+        rec["methods"]["tr"]
+    )
     back = load_result(r.save(tmp_path / "r.json"))
     assert back.summary == r.summary and back.per_category == r.per_category
 
@@ -245,3 +261,17 @@ def test_mat_counts_target_forwards(tiny):
 def test_unknown_method_is_refused(tiny):
     with pytest.raises(ValueError, match="unknown method 'nope'"):
         run_bench(tiny, TinyTokenizer(), QS, methods=["nope"], progress=False)
+
+
+@pytest.mark.slow
+def test_smollm_every_method_matches_greedy_fp32(smollm):
+    """The real model, built-in prompts (a two-turn chat and HumanEval code), every default
+    method: identical tokens to greedy in fp32."""
+    from trviz.bench.suite import builtin_suite
+
+    model, tok = smollm
+    qs = [q for q in builtin_suite(1) if q.category in ("mt_bench", "code")]
+    r = run_bench(model, tok, qs, max_new_tokens=24, warmup_prompts=WARMUP[:1], progress=False)
+    assert len(r.per_prompt) == 3
+    assert r.failures == [] and r.mismatches == []
+    assert r.summary["tr-paper"]["mat"] > 1.0  # hot start: drafts get accepted on real text

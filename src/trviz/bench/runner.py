@@ -158,7 +158,6 @@ def run_bench(
     the ``tr`` method; ``start`` is ``"hot"``, ``"cold"`` or ``"seeded"`` for TR methods.
     Returns a :class:`BenchResult`; Ctrl-C returns the turns finished so far.
     """
-    from tqdm.auto import tqdm
 
     questions = builtin_suite() if questions is None else questions
     methods = list(dict.fromkeys([baseline, *methods]))
@@ -167,62 +166,56 @@ def run_bench(
     if repeats < 1:
         raise ConfigError(f"repeats must be >= 1, got {repeats}")
     states = {name: MethodState(start=start, tree=tree, k=k) for name in methods}
-    result = BenchResult(
-        bench_meta(
-            model,
-            methods,
-            states,
-            baseline,
-            max_new_tokens,
-            start,
-            repeats,
-            len(warmup_prompts),
-            questions,
-            meta or {},
-        )
-    )
+    settings = {"baseline": baseline, "max_new_tokens": max_new_tokens, "start": start,
+                "repeats": repeats, "warmup_prompts": len(warmup_prompts)}  # fmt: skip
+    result = BenchResult(bench_meta(model, methods, states, settings, questions, meta or {}))
     for prompt in warmup_prompts:
         for name in methods:
             timed_call(name, model, tokenizer, prompt, max_new_tokens, states[name])
-
-    n_items = sum(len(q.turns) for q in questions)
-    orders = iter(schedule(n_items, methods))
-    bar = tqdm(total=n_items, disable=not progress, unit="turn", desc="bench", dynamic_ncols=True)
     try:
+        _run_questions(model, tokenizer, questions, states, result, progress, on_item)
+    except KeyboardInterrupt:
+        result.interrupted = True
+        print(f"interrupted: keeping the {len(result.per_prompt)} finished turns", file=sys.stderr)
+    finally:
+        result.meta.update(load_end=list(os.getloadavg()), finished_at=_now())
+    return result
+
+
+def _run_questions(
+    model,
+    tokenizer,
+    questions: list[Question],
+    states: dict[str, MethodState],
+    result: BenchResult,
+    progress: bool,
+    on_item: Callable[[BenchResult], None] | None,
+) -> None:
+    """The timed loop: question by question, turn by turn, every method on each turn."""
+    from tqdm.auto import tqdm
+
+    meta = result.meta
+    n_items = sum(len(q.turns) for q in questions)
+    orders = iter(schedule(n_items, result.methods))
+    with tqdm(total=n_items, disable=not progress, unit="turn", desc="bench",
+              dynamic_ncols=True) as bar:  # fmt: skip
         for q in questions:
             history: list[dict[str, str]] = []
             for turn, text in enumerate(q.turns):
                 order = next(orders)
-                prompt = _turn_prompt(q, turn, history)
-                rec, base = run_item(
-                    model, tokenizer, prompt, order, baseline, states, max_new_tokens, repeats
-                )
-                history += [
-                    {"role": "user", "content": text},
-                    {"role": "assistant", "content": base.text},
-                ]
-                result.per_prompt.append(
-                    {
-                        "question_id": q.qid,
-                        "category": q.category,
-                        "turn": turn,
-                        "order": order,
-                        **rec,
-                        "load_1min": os.getloadavg()[0],
-                    }
-                )
+                rec, base = run_item(model, tokenizer, _turn_prompt(q, turn, history), order,
+                                     meta["baseline"], states, meta["max_new_tokens"],
+                                     meta["repeats"])  # fmt: skip
+                history += [{"role": "user", "content": text},
+                            {"role": "assistant", "content": base.text}]  # fmt: skip
+                result.per_prompt.append({"question_id": q.qid, "category": q.category,
+                                          "turn": turn, "order": order, **rec,
+                                          "load_1min": os.getloadavg()[0]})  # fmt: skip
                 _report_mismatches(result, lambda s: bar.write(s, file=sys.stderr))
                 bar.set_postfix_str(_live(result), refresh=False)
                 bar.update(1)
                 if on_item is not None:
                     on_item(result)
-    except KeyboardInterrupt:
-        result.interrupted = True
-        bar.write(f"interrupted: keeping the {len(result.per_prompt)} finished turns")
-    finally:
-        bar.close()
-        result.meta.update(load_end=list(os.getloadavg()), finished_at=_now())
-    return result
 
 
 def _report_mismatches(result: BenchResult, write: Callable[[str], None]) -> None:
@@ -246,18 +239,9 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def bench_meta(
-    model,
-    methods: list[str],
-    states: dict[str, MethodState],
-    baseline: str,
-    max_new_tokens: int,
-    start: str,
-    repeats: int,
-    n_warmup: int,
-    questions: list[Question],
-    extra: dict[str, Any],
-) -> dict[str, Any]:
+def bench_meta(model, methods: list[str], states: dict[str, MethodState],
+               settings: dict[str, Any], questions: list[Question],
+               extra: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
     """Settings, machine, versions and load, recorded with the result."""
     import transformers
 
@@ -270,11 +254,9 @@ def bench_meta(
         described = method.describe(model, states[name]) if method.describe else {}
         info[name] = {"description": method.description, **described}
     return {
-        "methods": methods, "baseline": baseline, "method_info": info,
+        "methods": methods, **settings, "method_info": info,
         "model": model.name_or_path or type(model).__name__, "device": str(model.device),
-        "dtype": dtype, "exact_required": dtype in EXACT_DTYPES,
-        "max_new_tokens": max_new_tokens, "start": start, "repeats": repeats,
-        "warmup_prompts": n_warmup, "questions": len(questions),
+        "dtype": dtype, "exact_required": dtype in EXACT_DTYPES, "questions": len(questions),
         "turns": sum(len(q.turns) for q in questions),
         "sources": sorted({q.source.split(":")[0] for q in questions}),
         "threads": torch.get_num_threads(), "interop_threads": torch.get_num_interop_threads(),
