@@ -46,17 +46,26 @@ def mat_rows(result: BenchResult) -> tuple[list[str], list[list[str]]]:
 
 
 def header_line(result: BenchResult) -> str:
-    """One line saying what was measured, where."""
+    """One line saying what was measured, where, and with which TR trees."""
     meta = result.meta
     where = meta.get("gpu") or f"{meta.get('cpu')} ({meta.get('threads')} threads)"
     load = meta.get("load_start", [None])[0]
-    return (
-        f"{meta['model']} | {meta['dtype']} | {meta['device']}: {where} | "
-        f"{meta['max_new_tokens']} new tokens | start {meta['start']} | "
-        f"{len(result.per_prompt)} turns of {meta['questions']} questions | "
-        f"repeats {meta['repeats']} | load at start {load}"
-        + (" | INTERRUPTED" if result.interrupted else "")
-    )
+    trees = [f"{m}: {i['tree']} ({i['tree_size']} tokens/forward)"
+             for m, i in meta.get("method_info", {}).items() if "tree" in i]  # fmt: skip
+    parts = [
+        meta["model"], meta["dtype"], f"{meta['device']}: {where}",
+        f"{meta['max_new_tokens']} new tokens", f"start {meta['start']}",
+        f"{len(result.per_prompt)} turns of {meta['questions']} questions",
+        f"repeats {meta['repeats']}", f"load at start {load:.2f}" if load is not None else "",
+        *trees, "INTERRUPTED" if result.interrupted else "",
+    ]  # fmt: skip
+    return " | ".join(p for p in parts if p)
+
+
+def _short_where(result: BenchResult) -> str:
+    meta = result.meta
+    model = str(meta["model"]).rstrip("/").rsplit("/", 1)[-1]
+    return f"{model}, {meta['dtype']}, {meta['device']}, {meta['max_new_tokens']} new tokens"
 
 
 def to_text(result: BenchResult) -> str:
@@ -136,7 +145,7 @@ def speedup_figure(result: BenchResult):
     fig.add_hline(y=1.0, line_dash="dot", line_color="grey")
     fig.update_layout(
         barmode="group",
-        title=f"Speedup over {result.baseline}: {header_line(result)}",
+        title=f"Speedup over {result.baseline} per category: {_short_where(result)}",
         yaxis_title="speedup (tokens/s ratio)",
         title_font_size=12,
     )
