@@ -74,7 +74,8 @@ def register(sub) -> None:
     p.add_argument(
         "--sweep-trees",
         action="store_true",
-        help="measure forward cost vs tokens and each tree's MAT, pick the tree",
+        help="measure forward cost vs tokens and each tree's MAT (on 4 built-in prompts, or "
+        "the first turns of --prompts), report break-even MATs, pick and cache the tree",
     )
     p.add_argument(
         "--no-save",
@@ -164,9 +165,11 @@ def _sweep(args: argparse.Namespace, model, tok) -> int:
     from trviz.bench import report
     from trviz.bench.sweep import sweep_trees
 
+    prompts = [q.turns[0] for q in _questions(args)] if args.prompts else None
     data = sweep_trees(
         model,
         tok,
+        prompts=prompts,
         max_new_tokens=args.max_new_tokens or 64,
         save=not args.no_save,
         log=lambda s: print(s, file=sys.stderr),
