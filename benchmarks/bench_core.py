@@ -106,7 +106,21 @@ def run_dtype(dtype: str, max_new: int, repeats: int) -> dict:
             print(f"  ERROR: {m} differs from greedy in fp32")
     m = matrices["tr"]
     print(f"  matrix: {m!r} ({m.nbytes} bytes)")
+    recording_cost(model, tok, cfgs["tr"], matrices["tr"], max_new)
     return out
+
+
+def recording_cost(model, tok, cfg, matrix, max_new: int, rounds: int = 3) -> None:
+    """Seconds per step with no hook / summary records / full records, interleaved."""
+    prompt = PROMPTS["code"]
+    per_step: dict[str, list[float]] = {"none": [], "summary": [], "full": []}
+    for _ in range(rounds):
+        for level in per_step:
+            r = trviz.generate(model, tok, prompt, max_new, cfg, matrix=matrix, record=level)
+            per_step[level].append(r.stats.wall_s / r.stats.steps)
+    base = min(per_step["none"])
+    print("  recording cost (best of %d, per step): " % rounds + ", ".join(
+        f"{lvl} {min(v) * 1000:.1f} ms ({min(v) / base:.3f}x)" for lvl, v in per_step.items()))
 
 
 def main() -> None:
