@@ -20,7 +20,8 @@ test: setup-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/python -c "import trviz.model as m; m.ensure_default_model()"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 notebooks/
 
 bench: setup
 	$(BIN)/trviz bench
