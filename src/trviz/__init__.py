@@ -52,6 +52,17 @@ _LAZY = {
     "Matrix": "trviz.matrix",
     "new_matrix": "trviz.matrix",
     "load_matrix": "trviz.matrix",
+    "animate": "trviz.animation",
+    "to_html": "trviz.export",
+    "save_png": "trviz.export",
+    "Player": "trviz.widgets",
+    "tree_figure": "trviz.views",
+    "matrix_figure": "trviz.views",
+    "mask_figure": "trviz.views",
+    "text_figure": "trviz.views",
+    "accepted_figure": "trviz.views",
+    "mat_figure": "trviz.views",
+    "speed_figure": "trviz.views",
 }
 
 

@@ -9,6 +9,7 @@ from importlib import import_module
 # subcommand -> module with register(subparsers)
 COMMANDS = {
     "demo": "trviz.demo",
+    "replay": "trviz.export",
     "bench": "trviz.bench.cli",
 }
 

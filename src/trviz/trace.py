@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from trviz.errors import TraceError
 
@@ -77,10 +78,18 @@ class StepRecord:
         return d
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "StepRecord":
+    def from_json(cls, d: dict[str, Any]) -> StepRecord:
         d = dict(d)
-        for name in ("accepted", "committed", "tokens", "parents", "ranks", "depths", "argmax",
-                     "lookup_nodes"):
+        for name in (
+            "accepted",
+            "committed",
+            "tokens",
+            "parents",
+            "ranks",
+            "depths",
+            "argmax",
+            "lookup_nodes",
+        ):
             if d.get(name) is not None:
                 d[name] = tuple(d[name])
         if d.get("rows_read") is not None:
@@ -93,7 +102,18 @@ class StepRecord:
         return cls(**d)
 
 
-@dataclass
+@dataclass(frozen=True)
+class RowEvent:
+    """One touch of a matrix row: read to draft step ``step``, or rewritten by its update."""
+
+    step: int
+    kind: str  # "read" or "write"
+    row: tuple[int, ...]  # the row as read, or the row before the write
+    new: tuple[int, ...] | None  # after the write
+    node: int | None  # tree node whose logits were written
+
+
+@dataclass(repr=False)
 class Trace:
     """A run: ``meta`` (model, vocabulary fingerprint, config, prompt, token strings, totals) and
     the step records. ``meta["token_strings"]`` maps every token id in the trace to its text."""
@@ -112,12 +132,70 @@ class Trace:
             return Trace(dict(self.meta), self.steps[i])
         return self.steps[i]
 
+    def __repr__(self) -> str:
+        method = self.meta.get("method", "?")
+        return (
+            f"Trace({method}, {len(self.steps)} steps, {self.new_tokens} tokens, "
+            f"MAT {self.mat:.2f}, tokens/forward {self.tokens_per_forward:.2f}, "
+            f"level {self.level!r})"
+        )
+
     @property
     def mat(self) -> float:
         """Mean accepted tokens per step (MAT): committed tokens per target forward."""
         if not self.steps:
             return 0.0
-        return sum(len(s.committed) for s in self.steps) / len(self.steps)
+        return self.new_tokens / len(self.steps)
+
+    @property
+    def new_tokens(self) -> int:
+        """Tokens committed by these steps."""
+        return sum(len(s.committed) for s in self.steps)
+
+    @property
+    def tokens_per_forward(self) -> float:
+        """Committed tokens per target forward, counting the prefill forward when the trace starts
+        at step 0 (so a greedy run of n tokens scores n / (n + 1))."""
+        forwards = len(self.steps) + (1 if self.steps and self.steps[0].step == 0 else 0)
+        return self.new_tokens / forwards if forwards else 0.0
+
+    @property
+    def level(self) -> str:
+        """``"full"`` when every step carries its tree and rows, else ``"summary"``."""
+        return "full" if self.steps and all(s.is_full for s in self.steps) else "summary"
+
+    def by_step(self, n: int) -> StepRecord:
+        """The record of step number ``n`` (``StepRecord.step``; slices keep their numbers)."""
+        if self.steps and 0 <= n - self.steps[0].step < len(self.steps):
+            rec = self.steps[n - self.steps[0].step]
+            if rec.step == n:
+                return rec
+        for rec in self.steps:
+            if rec.step == n:
+                return rec
+        span = f"{self.steps[0].step}..{self.steps[-1].step}" if self.steps else "none"
+        raise IndexError(f"step {n} is not in this trace (steps {span})")
+
+    def token_str(self, token: int) -> str:
+        """The decoded text of ``token`` (``"<id>"`` when the trace does not know it)."""
+        if token < 0:
+            return ""
+        return self.meta.get("token_strings", {}).get(token, f"<{token}>")
+
+    def row_history(self, token: int) -> list[RowEvent]:
+        """Every step that read or rewrote matrix row ``token``, in step order."""
+        events = []
+        for s in self.steps:
+            if not s.is_full:
+                continue
+            if token in s.rows_read:
+                events.append(RowEvent(s.step, "read", s.rows_read[token], None, None))
+            events.extend(
+                RowEvent(s.step, "write", w.old, w.new, w.node)
+                for w in s.rows_written
+                if w.token == token
+            )
+        return events
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -128,7 +206,7 @@ class Trace:
         }
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "Trace":
+    def from_json(cls, d: dict[str, Any]) -> Trace:
         if not isinstance(d, dict) or d.get("schema") != "trviz.trace":
             raise TraceError("not a trviz trace (missing schema 'trviz.trace')")
         if d.get("version") != SCHEMA_VERSION:
@@ -136,6 +214,8 @@ class Trace:
                 f"trace schema version {d.get('version')!r} is not supported by this trviz "
                 f"(it reads version {SCHEMA_VERSION})"
             )
+        if not isinstance(d.get("meta"), dict) or not isinstance(d.get("steps"), list):
+            raise TraceError("malformed trace: 'meta' must be an object and 'steps' a list")
         meta = dict(d["meta"])
         if "token_strings" in meta:
             meta["token_strings"] = {int(k): v for k, v in meta["token_strings"].items()}
@@ -149,6 +229,7 @@ class Trace:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(self.to_json(), f, separators=(",", ":"))
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -157,13 +238,19 @@ class Trace:
 
 
 def load_trace(path: str | os.PathLike) -> Trace:
-    """Read a trace saved by :meth:`Trace.save`; corrupt or foreign files raise TraceError."""
+    """Read a trace saved by :meth:`Trace.save`.
+
+    A file that is not JSON, not a trviz trace, of another schema version, or with missing or
+    mistyped fields raises :class:`~trviz.errors.TraceError` naming the file.
+    """
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
-    except json.JSONDecodeError as e:
-        raise TraceError(f"{path}: not valid JSON ({e})") from e
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise TraceError(f"{path}: not a trace file: not valid JSON ({e})") from e
     try:
         return Trace.from_json(data)
-    except (KeyError, TypeError) as e:
-        raise TraceError(f"{path}: malformed trace ({e})") from e
+    except TraceError as e:
+        raise TraceError(f"{path}: {e}") from e
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise TraceError(f"{path}: malformed trace ({type(e).__name__}: {e})") from e

@@ -1,0 +1,162 @@
+"""Share a trace: a self-contained offline HTML replay, PNG images, and ``trviz replay``.
+
+``to_html`` writes one page with plotly.js inlined (no CDN, no require.js, no MathJax): it opens
+from disk in any browser, with no kernel and no network. The plot's element id is derived from the
+page content, so the same trace always gives the same bytes. ``save_png`` renders any figure
+through kaleido and Debian's chromium (installed by ``scripts/setup-test.sh``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import html
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+import plotly.graph_objects as go
+
+from trviz.animation import MAX_FRAMES, animate
+from trviz.text import run_text, step_text, tree_text
+from trviz.trace import Trace, load_trace
+
+_PLACEHOLDER = "trviz-div-placeholder"
+PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<style>
+body {{ font-family: "DejaVu Sans", Arial, sans-serif; margin: 16px 24px; color: #222; }}
+pre {{ background: #f6f8fa; padding: 10px 14px; border-radius: 6px; font-size: 12px; }}
+</style>
+</head>
+<body>
+<h2>{title}</h2>
+{plot}
+<details><summary>run summary</summary><pre>{summary}</pre></details>
+</body>
+</html>
+"""
+
+
+def _write_atomic(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a shared page should be readable
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def figure_html(fig: go.Figure) -> str:
+    """An HTML fragment with plotly.js inlined and a content-derived element id."""
+    frag = fig.to_html(
+        full_html=False,
+        include_plotlyjs=True,
+        include_mathjax=False,
+        auto_play=False,
+        div_id=_PLACEHOLDER,
+        config={"displaylogo": False, "responsive": False},
+    )
+    digest = hashlib.sha256(frag.encode()).hexdigest()[:16]
+    return frag.replace(_PLACEHOLDER, f"trviz-{digest}")
+
+
+def to_html(
+    trace: Trace | go.Figure,
+    path: str | os.PathLike,
+    steps: slice | Iterable[int] | None = None,
+    max_frames: int = MAX_FRAMES,
+    title: str | None = None,
+) -> Path:
+    """Write one self-contained offline page replaying ``trace`` (``trviz.animate``) or showing
+    any figure; returns the path. The file is written atomically.
+
+    steps, max_frames: which steps get a frame (see :func:`trviz.animation.select_steps`).
+    """
+    if isinstance(trace, go.Figure):
+        fig, summary = trace, ""
+        title = title or "trviz figure"
+    else:
+        fig = animate(trace, steps=steps, max_frames=max_frames)
+        summary = run_text(trace)
+        title = title or f"trviz replay · {trace.meta.get('model', '')}"
+    page = PAGE.format(
+        title=html.escape(title), plot=figure_html(fig), summary=html.escape(summary)
+    )
+    return _write_atomic(Path(path), page)
+
+
+def save_png(fig: go.Figure, path: str | os.PathLike, scale: float = 1.0) -> Path:
+    """Render ``fig`` (any view; an animation's first frame) to a PNG with kaleido."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.write_image(str(path), format="png", scale=scale)
+    return path
+
+
+# ----- trviz replay -------------------------------------------------------------------------
+
+
+def parse_steps(spec: str | None) -> slice | None:
+    """``"10:50"`` / ``"0:400:4"`` / ``"12"`` -> a slice of step numbers (``None`` stays)."""
+    if not spec:
+        return None
+    parts = [int(p) if p else None for p in spec.split(":")]
+    if len(parts) == 1:
+        return slice(parts[0], parts[0] + 1)
+    if len(parts) > 3:
+        raise argparse.ArgumentTypeError(f"--steps: expected START:STOP[:STRIDE], got {spec!r}")
+    return slice(*parts)
+
+
+def register(sub) -> None:
+    p = sub.add_parser("replay", help="replay a saved trace: text summary, HTML page, PNG")
+    p.add_argument("trace", type=Path, help="a trace saved by trace.save() (JSON)")
+    p.add_argument("--html", type=Path, help="write a self-contained offline replay page")
+    p.add_argument(
+        "--steps",
+        type=parse_steps,
+        default=None,
+        help="step numbers to animate, START:STOP[:STRIDE] (default: all, sampled "
+        "down to --max-frames)",
+    )
+    p.add_argument("--max-frames", type=int, default=MAX_FRAMES)
+    p.add_argument("--step", type=int, help="print this step's summary and pruned tree")
+    p.add_argument("--png", type=Path, help="write a PNG of --view at --step")
+    p.add_argument(
+        "--view",
+        default="tree",
+        choices=("tree", "matrix", "mask", "text", "accepted", "mat", "speed"),
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    trace = load_trace(args.trace)
+    print(repr(trace))
+    print(run_text(trace))
+    step = args.step if args.step is not None else trace.steps[0].step
+    if args.step is not None:
+        print()
+        print(step_text(trace, step))
+        if trace.level == "full":
+            print(tree_text(trace, step, prune=True))
+    if args.html:
+        out = to_html(trace, args.html, steps=args.steps, max_frames=args.max_frames)
+        print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    if args.png:
+        from trviz.views import VIEWS
+
+        view = VIEWS[args.view]
+        fig = view(trace, step) if args.view in ("tree", "matrix", "mask") else view(trace)
+        print(f"wrote {save_png(fig, args.png)}")
+    return 0

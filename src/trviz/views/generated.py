@@ -1,0 +1,153 @@
+"""The generated text, one box per token, coloured by the step that committed it.
+
+Green boxes are drafted tokens the model accepted, orange boxes are bonus tokens (the model's own
+argmax after the accepted path: one per step). Shades alternate from step to step so step
+boundaries show; whitespace is visible ('␣', '↵'). Hover a token for its step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+
+from trviz.text import token_label
+from trviz.trace import Trace
+from trviz.views._panel import COLORS, MONO, Panel, figure, hidden_axis
+
+GAP = 0.15  # horizontal gap between token boxes, in characters
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A committed token and where it sits: line ``line``, columns ``x0..x1``."""
+
+    token: int
+    step: int
+    kind: str  # "draft" or "bonus"
+    label: str
+    line: int
+    x0: float
+    x1: float
+
+
+def place_tokens(trace: Trace, width_chars: int = 72) -> list[Placed]:
+    """Lay out every committed token in lines of about ``width_chars`` characters (a newline
+    token ends its line). Deterministic: depends on the trace only."""
+    placed: list[Placed] = []
+    line, col = 0, 0.0
+    for rec in trace:
+        n_drafted = len(rec.accepted)
+        for j, tok in enumerate(rec.committed):
+            label = token_label(trace, tok)
+            if col > 0 and col + len(label) > width_chars:
+                line, col = line + 1, 0.0
+            kind = "draft" if j < n_drafted else "bonus"
+            placed.append(Placed(tok, rec.step, kind, label, line, col, col + len(label)))
+            col += len(label) + GAP
+            if "\n" in trace.token_str(tok):
+                line, col = line + 1, 0.0
+    return placed
+
+
+def _boxes(items: list[Placed]) -> tuple[list[float | None], list[float | None]]:
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for p in items:
+        y0, y1 = p.line - 0.38, p.line + 0.38
+        xs += [p.x0, p.x1, p.x1, p.x0, p.x0, None]
+        ys += [y0, y0, y1, y1, y0, None]
+    return xs, ys
+
+
+def text_panel(
+    trace: Trace,
+    upto: int | None = None,
+    width_chars: int = 72,
+    max_lines: int | None = None,
+    hover: bool = True,
+) -> Panel:
+    """The text committed up to step ``upto`` (all steps when ``None``) as a :class:`Panel`;
+    the tokens of step ``upto`` are outlined in red. ``max_lines`` scrolls the view to the last
+    lines written so far (the layout of the whole trace stays fixed). ``hover=False`` leaves
+    out the per-token hover text (smaller animation frames)."""
+    placed = place_tokens(trace, width_chars)
+    last = trace.steps[-1].step if trace.steps else 0
+    upto = last if upto is None else upto
+    shown = [p for p in placed if p.step <= upto]
+    classes = (
+        ("accepted drafts", "draft", 0, COLORS["draft_fill"]),
+        ("accepted drafts ", "draft", 1, COLORS["draft_fill_alt"]),
+        ("bonus tokens", "bonus", 0, COLORS["bonus_fill"]),
+        ("bonus tokens ", "bonus", 1, COLORS["bonus_fill_alt"]),
+    )
+    traces: list[go.BaseTraceType] = []
+    for name, kind, parity, color in classes:
+        xs, ys = _boxes([p for p in shown if p.kind == kind and p.step % 2 == parity])
+        traces.append(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                fill="toself",
+                fillcolor=color,
+                mode="lines",
+                line=dict(width=0, color=color),
+                hoverinfo="skip",
+                name=name,
+                showlegend=parity == 0,
+            )
+        )
+    xs, ys = _boxes([p for p in shown if p.step == upto])
+    traces.append(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
+            line=dict(color=COLORS["current"], width=1.5),
+            hoverinfo="skip",
+            name=f"step {upto}",
+            showlegend=False,
+        )
+    )
+    traces.append(
+        go.Scatter(
+            x=[(p.x0 + p.x1) / 2 for p in placed],
+            y=[p.line for p in placed],
+            mode="text",
+            text=[p.label if p.step <= upto else "" for p in placed],
+            textfont=dict(family=MONO, size=12, color="#222"),
+            hovertext=[
+                f"'{p.label}' · step {p.step} · {p.kind}" if p.step <= upto else "" for p in placed
+            ]
+            if hover
+            else None,
+            hoverinfo="text" if hover else "skip",
+            name="tokens",
+            showlegend=False,
+        )
+    )
+    n_lines = (placed[-1].line + 1) if placed else 1
+    top = 0
+    if max_lines is not None:
+        current = max((p.line for p in shown), default=0)
+        top = max(0, min(current - max_lines + 1, n_lines - max_lines))
+        n_lines = top + max_lines
+    title = (
+        f"generated text · {len(shown)} tokens in {sum(1 for r in trace if r.step <= upto)}"
+        " steps (green: accepted drafts, orange: bonus)"
+    )
+    return Panel(
+        title,
+        traces,
+        hidden_axis(-0.5, width_chars + 0.5),
+        hidden_axis(top - 0.6, n_lines - 0.4, reversed_=True),
+    )
+
+
+def text_figure(
+    trace: Trace, upto: int | None = None, width_chars: int = 72, width: int = 900
+) -> go.Figure:
+    """The generated text coloured by step: accepted drafts (green) vs bonus tokens (orange)."""
+    panel = text_panel(trace, upto, width_chars)
+    lines = max(1, int(panel.yaxis["range"][0] - panel.yaxis["range"][1] + 0.2))
+    return figure(panel, width, 110 + 26 * lines)
