@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -144,3 +145,32 @@ def test_run_view_snapshots(view):
 def test_animate_snapshot():
     fig = trviz.animate(fixture("small"), steps=slice(0, 3))
     matches("fig-animate-small.json", figure_json(fig))
+
+
+class _Points:
+    def __init__(self, inds):
+        self.point_inds = inds
+
+
+def test_player_follows_slider_panel_and_hover():
+    trace = fixture("paper")
+    player = trviz.Player(trace)
+    assert player.figure.layout.title.text.startswith("draft tree · step 0 ")
+    player.slider.value = 7
+    assert player.figure.layout.title.text.startswith("draft tree · step 7 ")
+    assert "step 7" in player.summary.value
+    # hover a tree node -> the history of the matrix row of that node's token
+    rec = trace.by_step(7)
+    player._on_tree_hover(None, _Points([1]), None)
+    assert f"(id {rec.tokens[1]})" in player.history.value
+    assert "<td>7</td><td>read</td>" in player.history.value
+    player.panel.value = "matrix"
+    assert player.figure.data[0].type == "heatmap"
+    player._on_matrix_hover(None, _Points([[0, 3]]), None)  # heatmap points are [row, col]
+    assert f"(id {rec.root})" in player.history.value  # row 0 is the root's row
+    player.panel.value = "mask"
+    assert player.figure.layout.title.text.startswith("tree attention mask")
+    history = player.inspect_row(rec.root)
+    shown = [int(s) for s in re.findall(r"<tr><td>(\d+)</td>", history)]
+    assert 7 in shown and max(shown) == 7  # only up to the current step...
+    assert max(e.step for e in trace.row_history(rec.root)) > 7  # ...though the run goes on

@@ -19,9 +19,10 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from trviz.text import model_name
 from trviz.trace import Trace
 from trviz.views._panel import FONT, MONO, Panel
-from trviz.views.generated import text_panel
+from trviz.views.generated import chars_for, text_panel
 from trviz.views.mask import mask_panel
 from trviz.views.matrix import matrix_panel
 from trviz.views.tree import tree_panel
@@ -63,12 +64,14 @@ def select_steps(
     return chosen
 
 
-def _panels(trace: Trace, span: Trace, step: int, max_rows: int, text_lines: int) -> dict:
+def _panels(
+    trace: Trace, span: Trace, step: int, max_rows: int, text_lines: int, chars: int
+) -> dict:
     return {
         "tree": tree_panel(trace, step),
         "matrix": matrix_panel(trace, step, max_rows=max_rows),
         "mask": mask_panel(trace, step),
-        "text": text_panel(span, upto=step, max_lines=text_lines, hover=False),
+        "text": text_panel(span, step, chars, max_lines=text_lines, hover=False),
     }
 
 
@@ -126,7 +129,9 @@ def _controls(names: list[str]) -> tuple[list[dict], list[dict]]:
             xanchor="left",
             yanchor="top",
             pad=dict(t=10),
-            currentvalue=dict(prefix="step ", font=dict(size=14)),
+            currentvalue=dict(prefix="step ", font=dict(size=14, color="#222")),
+            # past ~40 frames the tick labels overlap: hide them (the current value still shows)
+            font=dict(size=10, color="#444" if len(names) <= 40 else "rgba(0,0,0,0)"),
             steps=[dict(label=n, method="animate", args=[[n], jump]) for n in names],
         )
     ]
@@ -160,12 +165,12 @@ def animate(
         row_heights=[0.78, 0.22],
         specs=[[{}, {}, {}], [{"colspan": 3}, None, None]],
         horizontal_spacing=0.07,
-        vertical_spacing=0.08,
+        vertical_spacing=0.12,
         subplot_titles=tuple(CELLS),
     )
     frames, first = [], None
     for step in chosen:
-        panels = _panels(trace, span, step, max_rows, text_lines)
+        panels = _panels(trace, span, step, max_rows, text_lines, chars_for(width - 140))
         if first is None:
             first = panels
             for name, panel in panels.items():
@@ -182,7 +187,7 @@ def animate(
     sampled = "" if len(chosen) == len(trace) else f" · {len(chosen)} of {len(trace)} steps shown"
     fig.update_layout(
         title=dict(
-            text=f"Token Recycling replay · {trace.meta.get('model', '')} · "
+            text=f"Token Recycling replay · {model_name(trace)} · "
             f"{len(trace)} steps · MAT {trace.mat:.2f}{sampled}",
             font=dict(size=17),
         ),

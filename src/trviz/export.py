@@ -19,7 +19,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from trviz.animation import MAX_FRAMES, animate
-from trviz.text import run_text, step_text, tree_text
+from trviz.text import model_name, run_text, step_text, tree_text
 from trviz.trace import Trace, load_trace
 
 _PLACEHOLDER = "trviz-div-placeholder"
@@ -88,7 +88,7 @@ def to_html(
     else:
         fig = animate(trace, steps=steps, max_frames=max_frames)
         summary = run_text(trace)
-        title = title or f"trviz replay · {trace.meta.get('model', '')}"
+        title = title or f"trviz replay · {model_name(trace)}"
     page = PAGE.format(
         title=html.escape(title), plot=figure_html(fig), summary=html.escape(summary)
     )

@@ -29,6 +29,11 @@ def token_label(trace: Trace, token: int, width: int | None = None) -> str:
     return show_token(trace.token_str(token), width) if token >= 0 else "∅"
 
 
+def model_name(trace: Trace) -> str:
+    """The model's short name: the last part of its id or local folder."""
+    return str(trace.meta.get("model") or "?").rstrip("/").rsplit("/", 1)[-1]
+
+
 def _require_full(trace: Trace, rec: StepRecord) -> None:
     if not rec.is_full:
         raise ValueError(
@@ -138,7 +143,7 @@ def run_text(trace: Trace, timings: bool = True) -> str:
     tree = meta.get("tree") or {}
     n_nodes = len(tree.get("parents", ())) - 1 if tree else None
     lines = [
-        f"model {meta.get('model', '?')} ({meta.get('dtype', '?')}, {meta.get('device', '?')})",
+        f"model {model_name(trace)} ({meta.get('dtype', '?')}, {meta.get('device', '?')})",
         f"method {meta.get('method', '?')}  tree {tree.get('name', '-')}"
         + (f" ({n_nodes} nodes)" if n_nodes else ""),
         f"prompt {show_token(str(meta.get('prompt') or ''), 60)}",

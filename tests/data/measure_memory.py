@@ -40,6 +40,12 @@ def deep_size(obj, seen: set[int] | None = None) -> int:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--tokens", type=int, default=4096)
+    ap.add_argument(
+        "--save",
+        type=Path,
+        default=Path("runs/long-trace.json"),
+        help="keep the long trace (for measuring animation limits)",
+    )
     args = ap.parse_args()
     model, tok = trviz.load_model(dtype="float32", device="cpu")
     t0 = time.perf_counter()
@@ -47,6 +53,7 @@ def main() -> None:
     wall = time.perf_counter() - t0
     steps = r.trace.steps
     mem = deep_size(steps)
+    saved = r.trace.save(args.save) if args.save else None
     with tempfile.TemporaryDirectory() as d:
         disk = r.trace.save(Path(d) / "t.json").stat().st_size
     print(
@@ -56,6 +63,8 @@ def main() -> None:
     print(f"  in memory: {mem / 1e6:.1f} MB total, {mem / len(steps) / 1e3:.1f} kB per step")
     print(f"  saved JSON: {disk / 1e6:.1f} MB total, {disk / len(steps) / 1e3:.1f} kB per step")
     summary = trviz.generate(model, tok, PROMPT, 256, "paper", record="summary").trace.steps
+    if saved:
+        print(f"  trace kept at {saved}")
     print(f"  record='summary': {deep_size(summary) / len(summary):.0f} bytes per step in memory")
 
 

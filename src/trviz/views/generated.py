@@ -144,10 +144,19 @@ def text_panel(
     )
 
 
+CHAR_PX = 7.4  # width of one character of the 12 px monospace font, plus a little air
+
+
+def chars_for(plot_px: float) -> int:
+    """How many characters of token text fit on a line ``plot_px`` pixels wide."""
+    return max(20, int(plot_px / CHAR_PX))
+
+
 def text_figure(
-    trace: Trace, upto: int | None = None, width_chars: int = 72, width: int = 900
+    trace: Trace, upto: int | None = None, width_chars: int | None = None, width: int = 900
 ) -> go.Figure:
-    """The generated text coloured by step: accepted drafts (green) vs bonus tokens (orange)."""
-    panel = text_panel(trace, upto, width_chars)
+    """The generated text coloured by step: accepted drafts (green) vs bonus tokens (orange).
+    ``width_chars`` defaults to what fits in ``width`` pixels."""
+    panel = text_panel(trace, upto, width_chars or chars_for(width - 80))
     lines = max(1, int(panel.yaxis["range"][0] - panel.yaxis["range"][1] + 0.2))
     return figure(panel, width, 110 + 26 * lines)

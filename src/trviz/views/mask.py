@@ -61,11 +61,11 @@ def mask_panel(trace: Trace, step: int, label_width: int = 6) -> Panel:
     axis = dict(
         tickvals=list(range(n)), ticktext=labels, tickfont=font, fixedrange=True, showgrid=False
     )
-    title = f"tree attention mask · {n} tokens (root + {n - 1} drafts)"
+    title = f"tree attention mask · {n} tokens"
     return Panel(
         title,
         [heat],
-        dict(axis, range=[-0.5, n - 0.5], tickangle=-90, side="top"),
+        dict(axis, range=[-0.5, n - 0.5], tickangle=-90),
         dict(axis, range=[n - 0.5, -0.5]),
     )
 
