@@ -59,7 +59,7 @@ def test_mask_is_tree_attention_not_triangular():
     z = mask_cells((-1, 0, 0, 1), (0, 1, 3))
     assert z == [[2, 0, 0, 0], [2, 2, 0, 0], [1, 0, 1, 0], [2, 2, 0, 2]]
     fig = trviz.mask_figure(hand_trace(), 0)
-    assert list(fig.layout.xaxis.ticktext) == ["0 ␣the", "1 ␣cat", "2 ␣dog", "3 ␣sat"]
+    assert list(fig.data[0].x) == list(fig.data[0].y) == ["0 ␣the", "1 ␣cat", "2 ␣dog", "3 ␣sat"]
 
 
 def test_text_figure_colours_drafts_and_bonus():

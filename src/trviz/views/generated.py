@@ -24,7 +24,7 @@ class Placed:
 
     token: int
     step: int
-    kind: str  # "draft" or "bonus"
+    kind: str  # "draft", "bonus" ("pad": an invisible slot in a scrolled window)
     label: str
     line: int
     x0: float
@@ -43,11 +43,21 @@ def place_tokens(trace: Trace, width_chars: int = 72) -> list[Placed]:
             if col > 0 and col + len(label) > width_chars:
                 line, col = line + 1, 0.0
             kind = "draft" if j < n_drafted else "bonus"
-            placed.append(Placed(tok, rec.step, kind, label, line, col, col + len(label)))
-            col += len(label) + GAP
+            x1 = round(col + len(label), 2)
+            placed.append(Placed(tok, rec.step, kind, label, line, col, x1))
+            col = round(x1 + GAP, 2)
             if "\n" in trace.token_str(tok):
                 line, col = line + 1, 0.0
     return placed
+
+
+def _window_size(placed: list[Placed], max_lines: int) -> int:
+    """The most tokens any ``max_lines`` consecutive lines hold."""
+    per_line: dict[int, int] = {}
+    for p in placed:
+        per_line[p.line] = per_line.get(p.line, 0) + 1
+    counts = [per_line.get(i, 0) for i in range(max(per_line, default=0) + 1)]
+    return max((sum(counts[i : i + max_lines]) for i in range(len(counts))), default=0)
 
 
 def _boxes(items: list[Placed]) -> tuple[list[float | None], list[float | None]]:
@@ -75,6 +85,18 @@ def text_panel(
     last = trace.steps[-1].step if trace.steps else 0
     upto = last if upto is None else upto
     shown = [p for p in placed if p.step <= upto]
+    n_lines = (placed[-1].line + 1) if placed else 1
+    top = 0
+    if max_lines is not None:  # keep only the visible lines: frames stay small on long runs
+        current = max((p.line for p in shown), default=0)
+        top = max(0, min(current - max_lines + 1, n_lines - max_lines))
+        n_lines = top + max_lines
+        slots = _window_size(placed, max_lines)
+        placed = [p for p in placed if top <= p.line < n_lines]
+        shown = [p for p in shown if top <= p.line < n_lines]
+        # pad to a fixed point count: plotly's animate mislabels text when the count changes
+        pad = Placed(-1, upto + 1, "pad", "", top, -2.0, -2.0)
+        placed += [pad] * (slots - len(placed))
     classes = (
         ("accepted drafts", "draft", 0, COLORS["draft_fill"]),
         ("accepted drafts ", "draft", 1, COLORS["draft_fill_alt"]),
@@ -126,14 +148,9 @@ def text_panel(
             showlegend=False,
         )
     )
-    n_lines = (placed[-1].line + 1) if placed else 1
-    top = 0
-    if max_lines is not None:
-        current = max((p.line for p in shown), default=0)
-        top = max(0, min(current - max_lines + 1, n_lines - max_lines))
-        n_lines = top + max_lines
+    n_tokens = sum(len(r.committed) for r in trace if r.step <= upto)
     title = (
-        f"generated text · {len(shown)} tokens in {sum(1 for r in trace if r.step <= upto)}"
+        f"generated text · {n_tokens} tokens in {sum(1 for r in trace if r.step <= upto)}"
         " steps (green: accepted drafts, orange: bonus)"
     )
     return Panel(

@@ -33,22 +33,13 @@ def mask_panel(trace: Trace, step: int, label_width: int = 6) -> Panel:
         raise ValueError(f"step {step} has no tree: record with generate(..., record='full')")
     n = len(rec.parents)
     z = mask_cells(rec.parents, (0, *rec.accepted))
+    # categorical axes labelled "index token" (unique): ticks and hover need no per-cell text
     labels = [f"{i} {token_label(trace, t, label_width)}" for i, t in enumerate(rec.tokens)]
-    names = [token_label(trace, t) for t in rec.tokens]
-    hover = [
-        [
-            f"query {i} '{names[i]}' → key {j} '{names[j]}': "
-            + ("attends" if z[i][j] else "masked")
-            for j in range(n)
-        ]
-        for i in range(n)
-    ]
     heat = go.Heatmap(
         z=z,
-        x=list(range(n)),
-        y=list(range(n)),
-        hovertext=hover,
-        hoverinfo="text",
+        x=labels,
+        y=labels,
+        hovertemplate="query %{y} · key %{x}<extra></extra>",
         colorscale=[list(c) for c in MASK_COLORS],
         zmin=0,
         zmax=2,
@@ -58,9 +49,7 @@ def mask_panel(trace: Trace, step: int, label_width: int = 6) -> Panel:
         name="tree mask",
     )
     font = dict(family=MONO, size=9 if n <= 40 else 7)
-    axis = dict(
-        tickvals=list(range(n)), ticktext=labels, tickfont=font, fixedrange=True, showgrid=False
-    )
+    axis = dict(type="category", tickfont=font, fixedrange=True, showgrid=False, dtick=1)
     title = f"tree attention mask · {n} tokens"
     return Panel(
         title,

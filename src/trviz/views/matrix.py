@@ -64,6 +64,12 @@ def _row_cells(rec: StepRecord, token: int, k: int) -> tuple[list[int], list[int
     return before, after, codes
 
 
+def _cell(trace: Trace, before: int, after: int, width: int) -> str:
+    """A cell's text: the candidate, or ``old`` above ``→new`` when the update changed it."""
+    new = token_label(trace, after, width)
+    return new if before == after else f"{token_label(trace, before, width)}<br>→{new}"
+
+
 def matrix_panel(trace: Trace, step: int, max_rows: int = 14, label_width: int = 7) -> Panel:
     """The rows step ``step`` read and rewrote as a :class:`Panel`; at most ``max_rows`` rows
     (the accepted path's rows first), padded with blank rows so the height never changes."""
@@ -78,14 +84,7 @@ def matrix_panel(trace: Trace, step: int, max_rows: int = 14, label_width: int =
     for tok in shown:
         before, after, codes = _row_cells(rec, tok, k)
         z.append(codes)
-        text.append(
-            [
-                token_label(trace, a, label_width)
-                if b == a
-                else f"{token_label(trace, b, label_width)}<br>→{token_label(trace, a, label_width)}"
-                for b, a in zip(before, after, strict=True)
-            ]
-        )
+        text.append([_cell(trace, b, a, label_width) for b, a in zip(before, after, strict=True)])
         hover.append(
             [
                 f"row '{token_label(trace, tok)}' · column {r}<br>before: '{token_label(trace, b)}'"
