@@ -52,11 +52,18 @@ def test_replay_cli_writes_page_and_prints_summary(tmp_path, capsys):
     assert "3 of " in html  # the title says only 3 of the steps have frames
 
 
-def test_replay_cli_rejects_bad_trace(tmp_path):
+def test_replay_cli_reports_bad_input_clearly(tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text("{")
-    with pytest.raises(trviz.TraceError, match="not valid JSON"):
-        main(["replay", str(bad)])
+    assert main(["replay", str(bad)]) == 2
+    assert "trviz replay: error:" in capsys.readouterr().err
+    assert main(["replay", str(SMALL), "--step", "9999"]) == 2
+    assert "step 9999 is not in this trace" in capsys.readouterr().err
+    summary = trviz.load_trace(SMALL)
+    summary = trviz.Trace(summary.meta, [trviz.StepRecord(0, 1, 2, (), 3, (3,), {})])
+    path = summary.save(tmp_path / "summary.json")
+    assert main(["replay", str(path), "--html", str(tmp_path / "x.html")]) == 2
+    assert "record='full'" in capsys.readouterr().err
 
 
 @pytest.mark.browser

@@ -89,7 +89,8 @@ def _titles(fig: go.Figure, panels: dict[str, Panel]) -> list[dict]:
     """The subplot-title annotations of ``fig`` with this step's panel titles."""
     notes = [a.to_plotly_json() for a in fig.layout.annotations]
     for note, panel in zip(notes, panels.values(), strict=True):
-        note["text"] = f"<b>{panel.title}</b>"
+        note["text"] = panel.title
+        note["font"] = dict(size=13, color="#222")
     return notes
 
 
@@ -144,8 +145,8 @@ def animate(
     max_frames: int = MAX_FRAMES,
     max_rows: int = 12,
     text_lines: int = 5,
-    width: int = 1500,
-    height: int = 980,
+    width: int = 1240,
+    height: int = 920,
 ) -> go.Figure:
     """One figure replaying ``trace`` step by step (tree, matrix rows, mask and text together).
 

@@ -12,6 +12,7 @@ import argparse
 import hashlib
 import html
 import os
+import sys
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -141,6 +142,14 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _replay(args)
+    except (OSError, ValueError, IndexError) as e:  # TraceError is a ValueError
+        print(f"trviz replay: error: {e}", file=sys.stderr)
+        return 2
+
+
+def _replay(args: argparse.Namespace) -> int:
     trace = load_trace(args.trace)
     print(repr(trace))
     print(run_text(trace))

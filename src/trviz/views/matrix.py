@@ -116,15 +116,15 @@ def matrix_panel(trace: Trace, step: int, max_rows: int = 14, label_width: int =
         ygap=1,
         name="matrix rows",
     )
-    more = f" · top {max_rows} of {len(rows)}" if len(rows) > max_rows else ""
+    more = f" · first {max_rows} of {len(rows)} rows" if len(rows) > max_rows else ""
     title = (
         f"matrix rows · {len(rec.rows_read)} read · "
-        f"{sum(w.old != w.new for w in rec.rows_written)} changed{more}"
+        f"{sum(w.old != w.new for w in rec.rows_written)} changed"
     )
     xaxis = dict(
         range=[-0.5, k - 0.5],
         tickvals=list(range(k)),
-        title_text="rank (matrix column)",
+        title_text=f"rank (matrix column){more}",
         fixedrange=True,
         showgrid=False,
     )
