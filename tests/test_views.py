@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -174,3 +176,13 @@ def test_player_follows_slider_panel_and_hover():
     shown = [int(s) for s in re.findall(r"<tr><td>(\d+)</td>", history)]
     assert 7 in shown and max(shown) == 7  # only up to the current step...
     assert max(e.step for e in trace.row_history(rec.root)) > 7  # ...though the run goes on
+
+
+def test_layers_text_and_trace_are_stdlib_views_never_torch():
+    code = (
+        "import sys, trviz.trace, trviz.text\n"
+        "assert not {'torch', 'plotly', 'networkx'} & set(sys.modules), 'text/trace not stdlib'\n"
+        "import trviz.views, trviz.animation, trviz.export, trviz.widgets\n"
+        "assert 'torch' not in sys.modules, 'a view imported torch'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

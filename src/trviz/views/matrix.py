@@ -22,6 +22,9 @@ CELL_KINDS = (
 )
 
 
+LEGEND = "  ".join(f"<span style='color:{color}'>■</span> {name}" for name, color in CELL_KINDS[1:])
+
+
 def _colorscale() -> list[list]:
     n = len(CELL_KINDS)
     scale = []
@@ -124,7 +127,7 @@ def matrix_panel(trace: Trace, step: int, max_rows: int = 14, label_width: int =
     xaxis = dict(
         range=[-0.5, k - 0.5],
         tickvals=list(range(k)),
-        title_text=f"rank (matrix column){more}",
+        title_text=f"rank (matrix column){more}<br>{LEGEND}",
         fixedrange=True,
         showgrid=False,
     )
