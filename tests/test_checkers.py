@@ -66,6 +66,19 @@ def longest_accepted(tokens, argmax, parents):
     return best
 
 
+def sample_walk(tokens, parents, samples):
+    node, out = 0, []
+    while True:
+        x = samples[node]
+        child = next(
+            (c for c in range(1, len(tokens)) if parents[c] == node and tokens[c] == x), None
+        )
+        if child is None:
+            return out + [x]
+        out.append(x)
+        node = child
+
+
 SOLUTIONS = {
     "chain_accept": chain_accept,
     "recycle": recycle,
@@ -73,11 +86,19 @@ SOLUTIONS = {
     "tree_mask": tree_mask,
     "positions": positions,
     "longest_accepted": longest_accepted,
+    "sample_walk": sample_walk,
 }
 
 # ----- known-wrong implementations: the classic mistakes, and the words that must name them -----
 
 WRONG = {
+    # follows the LAST sibling carrying the sample (the best-of-two bias first_siblings prevents)
+    "sample_walk": (
+        lambda tokens, parents, samples: _walk_last(tokens, parents, samples),
+        "case 'two siblings carry the sample: only the first copy is followed'",
+        "should commit [11, 50] (1 draft token accepted, then the bonus token 50), "
+        "yours commits [11, 16, 46]",
+    ),
     # counts matches anywhere instead of stopping at the first miss
     "chain_accept": (
         lambda d, a: (
@@ -123,6 +144,17 @@ WRONG = {
         "the deepest accepted node is 3 (path [2], commits [13] + bonus 81), yours says 7",
     ),
 }
+
+
+def _walk_last(tokens, parents, samples):
+    node, out = 0, []
+    while True:
+        x = samples[node]
+        kids = [c for c in range(1, len(tokens)) if parents[c] == node and tokens[c] == x]
+        if not kids:
+            return out + [x]
+        out.append(x)
+        node = kids[-1]
 
 
 @pytest.mark.parametrize("name", sorted(c.CHECKERS))
@@ -200,4 +232,5 @@ def _cases(name):
         "tree_mask": c.MASK_CASES,
         "positions": c.POSITION_CASES,
         "longest_accepted": c.ACCEPT_CASES,
+        "sample_walk": c.WALK_CASES,
     }[name]

@@ -35,6 +35,7 @@ from tr_notebooks.checkers import (
     check_longest_accepted,
     check_positions,
     check_recycle,
+    check_sample_walk,
     check_tree_mask,
 )
 
@@ -119,5 +120,5 @@ def notebook_paths() -> list[Path]:
 __all__ = [
     "SMOKE", "Course", "setup", "png_export_available", "notebooks_dir", "notebook_paths",
     "Verdict", "check_chain_accept", "check_recycle", "check_draft", "check_tree_mask",
-    "check_positions", "check_longest_accepted",
+    "check_positions", "check_longest_accepted", "check_sample_walk",
 ]  # fmt: skip

@@ -557,6 +557,72 @@ def check_longest_accepted(fn: Callable[[list[int], list[int], list[int]], int])
     )
 
 
+# ----- exercise 7 (notebook 07): lossless sampling, a walk down the tree ------------------------
+
+
+def ref_sample_walk(tokens: list[int], parents: list[int], samples: list[int]) -> list[int]:
+    """trviz's answer via ``trviz.sampling.first_siblings`` + ``trviz.verify.accept``."""
+    import torch
+
+    from trviz.sampling import first_siblings
+    from trviz.tree_attention import TreeTensors
+    from trviz.verify import accept
+
+    tree = _tree_of(parents)
+    tt = TreeTensors.build(tree, "cpu")
+    followable = first_siblings(torch.tensor(tokens), tt.parents_ext)
+    best = int(accept(followable, torch.tensor(samples), tt))
+    return [tokens[n] for n in tree.ancestors[best][1:]] + [samples[best]]
+
+
+_WALK_TOKENS = [10, 11, 12, 13, 14, 15, 16, 17]
+WALK_CASES = [
+    Case(
+        "the root's sample is no child: only the bonus",
+        {"tokens": _WALK_TOKENS, "parents": _SP, "samples": [40, 41, 42, 43, 44, 45, 46, 47]},
+    ),
+    Case(
+        "follow the sampled child, twice",
+        {"tokens": _WALK_TOKENS, "parents": _SP, "samples": [11, 15, 42, 43, 44, 45, 46, 47]},
+    ),
+    Case(
+        "down to the leaf, whose sample is the bonus",
+        {"tokens": _WALK_TOKENS, "parents": _SP, "samples": [11, 14, 42, 43, 17, 45, 46, 48]},
+    ),
+    Case(
+        "a grandchild's token does not count",
+        {"tokens": _WALK_TOKENS, "parents": _SP, "samples": [14, 41, 42, 43, 44, 45, 46, 47]},
+    ),
+    Case(
+        "two siblings carry the sample: only the first copy is followed",
+        {
+            "tokens": [10, 11, 11, 13, 14, 15, 16, 17],
+            "parents": _SP,
+            "samples": [11, 50, 16, 43, 44, 45, 46, 47],
+        },
+    ),
+]
+
+
+def check_sample_walk(fn: Callable[[list[int], list[int], list[int]], list[int]]) -> Verdict:
+    """Check ``fn(tokens, parents, samples) -> committed tokens`` (accepted drafts + bonus).
+
+    ``samples[i]`` is the token drawn from the model's distribution at node ``i``. Start at the
+    root; if a child of the current node carries its sample (the first such child in BFS order),
+    move to it and repeat; otherwise the current node's sample is the bonus token.
+    """
+    return _run(
+        "sample_walk",
+        fn,
+        WALK_CASES,
+        ref_sample_walk,
+        _compare_committed,
+        "start at node 0 with x = samples[0]; look for a child c of the current node with "
+        "tokens[c] == x (take the first); move there and set x = samples[c]; when no child "
+        "matches, x is the bonus. Commit the tokens of the nodes you moved through, then x.",
+    )
+
+
 REFERENCES: dict[str, Callable] = {
     "chain_accept": ref_chain_accept,
     "recycle": ref_recycle,
@@ -564,6 +630,7 @@ REFERENCES: dict[str, Callable] = {
     "tree_mask": ref_tree_mask,
     "positions": ref_positions,
     "longest_accepted": ref_longest_accepted,
+    "sample_walk": ref_sample_walk,
 }
 CHECKERS: dict[str, Callable[[Callable], Verdict]] = {
     "chain_accept": check_chain_accept,
@@ -572,4 +639,5 @@ CHECKERS: dict[str, Callable[[Callable], Verdict]] = {
     "tree_mask": check_tree_mask,
     "positions": check_positions,
     "longest_accepted": check_longest_accepted,
+    "sample_walk": check_sample_walk,
 }
