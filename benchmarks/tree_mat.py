@@ -55,15 +55,13 @@ def main() -> None:
     ap.add_argument("--dedupe", action="store_true", help="use the default config's -1 fill")
     ap.add_argument("--lookup", type=int, default=0, help="prompt-lookup branch length")
     ap.add_argument("--seed-from-prompt", action="store_true")
-    ap.add_argument("--context-rows", type=int, default=0, help="second-order table rows")
     args = ap.parse_args()
     model, tok = trviz.load_model(dtype=args.dtype)
     prompts = {**DEMO_PROMPTS, **EXTRA_PROMPTS}
     print(f"{'tree':>8} {'nodes':>5} " + " ".join(f"{p:>8}" for p in prompts) + "  overall")
     for tree in args.trees:
         cfg = trviz.TRConfig(tree=tree, dedupe=args.dedupe, lookup=args.lookup,
-                             seed_from_prompt=args.seed_from_prompt,
-                             context_rows=args.context_rows)
+                             seed_from_prompt=args.seed_from_prompt)
         m = trviz.generate(model, tok, WARMUP_PROMPT, args.max_new_tokens, cfg, record="none").matrix
         mats, new, steps, hits = [], 0, 0, Counter()
         for p in prompts.values():

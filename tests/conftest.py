@@ -28,8 +28,14 @@ TINY_ARCHS = ("llama", "gpt2", "qwen2")
 def make_tiny(arch: str, attn: str = "sdpa", vocab: int = 96, seed: int = 0):
     """A tiny random-init causal LM of the given architecture (builds in milliseconds)."""
     import torch
-    from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
-    from transformers import Qwen2Config, Qwen2ForCausalLM
+    from transformers import (
+        GPT2Config,
+        GPT2LMHeadModel,
+        LlamaConfig,
+        LlamaForCausalLM,
+        Qwen2Config,
+        Qwen2ForCausalLM,
+    )
 
     torch.manual_seed(seed)
     common = dict(vocab_size=vocab, bos_token_id=1, eos_token_id=2, pad_token_id=2)

@@ -1,16 +1,13 @@
-"""trviz's drafter options beyond the paper: prompt lookup and second-order context rows."""
+"""trviz's drafter options beyond the paper: prompt lookup (and seeding from the prompt)."""
 
 from __future__ import annotations
 
 import pytest
-import torch
 from conftest import TINY_ARCHS, TinyTokenizer, make_tiny
 
 import trviz
 from trviz import TemplateError, Tree
 from trviz.lookup import NgramIndex
-from trviz.matrix import draft_context, new_matrix, pair_code, update_context
-from trviz.tree_attention import TreeTensors
 from trviz.trees import PRESETS, with_lookup_branch
 
 
@@ -37,44 +34,6 @@ def test_lookup_branch_uses_a_free_root_rank():
         with_lookup_branch(PRESETS["tr-8"], 0, k=8)
 
 
-def test_context_rows_prefer_the_pair_and_fall_back_to_the_token():
-    #  root 7 (after 6) ── child rank 0
-    tree = Tree.from_paths([(0,), (0, 0)])
-    tt = TreeTensors.build(tree, "cpu")
-    m = new_matrix(20, 2, context_rows=11)
-    m.table[7] = torch.tensor([3, 4])
-    m.table[3] = torch.tensor([5, 6])
-    # the pair (6, 7) was seen before and was followed by 9
-    code = int(pair_code(torch.tensor(6), torch.tensor(7), 20))
-    m.context[code % 11] = torch.tensor([9, 8])
-    m.context_keys[code % 11] = code
-    tokens = torch.tensor([7, 0, 0, 6])  # root, two slots, then the token before the root
-    out = draft_context(m.table, m.context, m.context_keys, tokens, tt.grand, tt.parents,
-                        tt.ranks, tree.layers)
-    # depth 1 uses the (6, 7) pair row -> 9; depth 2: pair (7, 9) unseen, row 9 unwritten -> -1
-    assert out.tolist() == [7, 9, -1]
-    m.table[9] = torch.tensor([1, 2])
-    tokens = torch.tensor([7, 0, 0, 6])
-    out = draft_context(m.table, m.context, m.context_keys, tokens, tt.grand, tt.parents,
-                        tt.ranks, tree.layers)
-    assert out.tolist() == [7, 9, 1]  # falls back to the first-order row of 9
-
-
-def test_update_context_writes_pair_rows():
-    tree = Tree.from_paths([(0,), (0, 0)])
-    tt = TreeTensors.build(tree, "cpu")
-    m = new_matrix(20, 2, context_rows=101)
-    tokens = torch.tensor([7, 9, 1, 6])
-    candidates = torch.tensor([[9, 8], [1, 2], [4, 5]])
-    on_path = torch.tensor([True, True, False])
-    update_context(m.context, m.context_keys, tokens, tt.parents_ext, candidates, on_path,
-                   tt.depths, 20)
-    for prev, tok, row in [(6, 7, [9, 8]), (7, 9, [1, 2]), (9, 1, [4, 5])]:
-        code = int(pair_code(torch.tensor(prev), torch.tensor(tok), 20))
-        assert int(m.context_keys[code % 101]) == code
-        assert m.context[code % 101].tolist() == row
-
-
 @pytest.mark.parametrize("arch", TINY_ARCHS)
 def test_drafter_options_stay_lossless(arch):
     model, tok = make_tiny(arch, seed=4), TinyTokenizer()
@@ -82,8 +41,7 @@ def test_drafter_options_stay_lossless(arch):
     configs = [
         {"tree": "tr-8", "lookup": 4},
         {"tree": "2.2.2", "lookup": 6, "dedupe": False},
-        {"tree": "tr-16", "context_rows": 13},  # tiny table: collisions must stay harmless
-        {"tree": "tr-16", "context_rows": 101, "lookup": 3, "seed_from_prompt": True},
+        {"tree": "tr-16", "lookup": 3, "seed_from_prompt": True},
     ]
     for cfg in configs:
         matrix = None

@@ -45,8 +45,6 @@ class TRConfig:
     lookup: length of an extra root branch drafted by prompt lookup (tokens that followed the
         latest earlier occurrence of the context's last ``lookup_ngram``..1 tokens); 0 = off
         (the paper). Without a match the branch is drafted from the matrix like the others.
-    context_rows: size of a hashed second-order table keyed by (previous token, token); drafts
-        prefer it over the first-order row when that pair was seen. 0 = off (the paper).
     chat: apply the tokenizer's chat template to string prompts (None: when the tokenizer has one).
     """
 
@@ -56,15 +54,12 @@ class TRConfig:
     seed_from_prompt: bool = False
     lookup: int = 0
     lookup_ngram: int = 3
-    context_rows: int = 0
     chat: bool | None = None
     name: str = "custom"
 
     def __post_init__(self) -> None:
         if not isinstance(self.k, int) or self.k < 1:
             raise ConfigError(f"k must be a positive int, got {self.k!r}")
-        if self.context_rows < 0:
-            raise ConfigError(f"context_rows must be >= 0, got {self.context_rows}")
         if self.lookup < 0 or self.lookup_ngram < 1:
             raise ConfigError("lookup must be >= 0 and lookup_ngram >= 1")
         if self.tree != "auto":
@@ -73,7 +68,7 @@ class TRConfig:
             object.__setattr__(self, "tree", tree)
 
     @classmethod
-    def preset(cls, name: str, **overrides: Any) -> "TRConfig":
+    def preset(cls, name: str, **overrides: Any) -> TRConfig:
         if name not in PRESETS:
             raise ConfigError(f"unknown config preset {name!r}; choose from {sorted(PRESETS)}")
         return cls(**{**PRESETS[name], **overrides})
@@ -95,7 +90,7 @@ class TRConfig:
         check_fits(tree, self.k)
         return tree
 
-    def with_(self, **changes: Any) -> "TRConfig":
+    def with_(self, **changes: Any) -> TRConfig:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -104,7 +99,7 @@ class TRConfig:
         return d
 
 
-def as_config(config: "TRConfig | str | dict | None") -> TRConfig:
+def as_config(config: TRConfig | str | dict | None) -> TRConfig:
     """Accept a TRConfig, a preset name, a dict of fields, or None (the default preset)."""
     if config is None:
         return TRConfig.preset("default")

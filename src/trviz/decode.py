@@ -9,8 +9,9 @@ honest baseline on the same engine (same cache, same forward function, same pref
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 
@@ -23,10 +24,8 @@ from trviz.matrix import (
     Matrix,
     check_matrix,
     draft,
-    draft_context,
     new_matrix,
     update,
-    update_context,
     write_winners,
 )
 from trviz.metrics import PHASES, Stats
@@ -81,13 +80,12 @@ class _Clock:
 # ----- one step ---------------------------------------------------------------------------------
 
 
-def tr_step(model, cache, matrix: Matrix, root: torch.Tensor, prev: torch.Tensor,
-            prefix_len: int, tt: TreeTensors, kind: str, snapshot: bool, clock: _Clock,
+def tr_step(model, cache, matrix: Matrix, root: torch.Tensor, prefix_len: int,
+            tt: TreeTensors, kind: str, snapshot: bool, clock: _Clock,
             lookup: Lookup | None = None, sampling: SamplingParams | None = None,
             generator: torch.Generator | None = None) -> StepTensors:
     """One Token Recycling step; mutates ``cache`` and ``matrix`` in place.
 
-    ``prev`` is the token before the root (-1 if none; used by second-order context rows).
     ``lookup`` (chain node indices, copied tokens) overrides a lookup branch's matrix drafts.
     ``sampling``: draw one token per node from its processed distribution instead of the argmax
     (``trviz.sampling``); verification then walks the samples, which keeps sampling exact.
@@ -95,13 +93,7 @@ def tr_step(model, cache, matrix: Matrix, root: torch.Tensor, prev: torch.Tensor
     table = matrix.table
     t0 = clock()
     # draft: fill the template breadth-first from the matrix (one gather per depth)
-    if matrix.context is None:
-        tokens = draft(table, root, tt.parents, tt.ranks, tt.tree.layers)  # [S]
-    else:
-        tokens_ext = torch.empty(tt.size + 1, dtype=torch.long, device=table.device)  # [S + 1]
-        tokens_ext[0], tokens_ext[-1] = root, prev
-        tokens = draft_context(table, matrix.context, matrix.context_keys, tokens_ext, tt.grand,
-                               tt.parents, tt.ranks, tt.tree.layers)
+    tokens = draft(table, root, tt.parents, tt.ranks, tt.tree.layers)  # [S]
     if lookup is not None:
         _override(tokens, *lookup)
     rows_before = table[tokens.clamp_min(0)] if snapshot else None  # [S, k], for the trace
@@ -125,9 +117,6 @@ def tr_step(model, cache, matrix: Matrix, root: torch.Tensor, prev: torch.Tensor
     candidates = logits.topk(table.shape[1], dim=-1).indices  # [S, k]
     winners = write_winners(tokens, tt.ancestors[best], tt.depths)
     update(table, tokens, candidates, winners)
-    if matrix.context is not None:
-        update_context(matrix.context, matrix.context_keys, tokens_ext, tt.parents_ext, candidates,
-                       tt.ancestors[best], tt.depths, table.shape[0])
     t5 = clock()
     timings = dict(zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)))
     copied = tuple(lookup[0][: len(lookup[1])].tolist()) if lookup is not None else ()
@@ -257,9 +246,9 @@ def generate(
     fp = tokenizer_fingerprint(tokenizer, vocab)
     if matrix is None:
         matrix = new_matrix(vocab, cfg.k, fill=-1 if cfg.dedupe else 0, device=device,
-                            fingerprint=fp, context_rows=cfg.context_rows)
+                            fingerprint=fp)
     else:
-        check_matrix(matrix, vocab, cfg.k, fp, cfg.context_rows)
+        check_matrix(matrix, vocab, cfg.k, fp)
         matrix = matrix.clone()
     for key, value in (("model", model.name_or_path or type(model).__name__), ("k", cfg.k),
                        ("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))):
@@ -282,10 +271,9 @@ def generate(
     index = NgramIndex(ids, cfg.lookup_ngram) if chain else None
     chain_t = torch.tensor(chain, dtype=torch.long, device=device)
     root, prefix_len, out, finish = prompt_t[-1], len(ids) - 1, [], None
-    prev = prompt_t[-2] if len(ids) > 1 else torch.tensor(-1, device=device)
     while finish is None:
         lookup = (chain_t, index.continuation(len(chain))) if index is not None else None
-        st = tr_step(model, cache, matrix, root, prev, prefix_len, tt, kind, level == "full",
+        st = tr_step(model, cache, matrix, root, prefix_len, tt, kind, level == "full",
                      clock, lookup, sp, generator)
         committed, finish = _commit([st.host_tokens[i] for i in st.path[1:]] + [st.bonus], eos,
                                     max_new_tokens - len(out))
@@ -301,7 +289,7 @@ def generate(
                 on_step(rec)
         stats.steps += 1
         prefix_len += len(st.path)
-        root, prev = st.argmax[st.best], st.tokens[st.best]
+        root = st.argmax[st.best]
     stats.wall_s = clock() - t_start
     stats.new_tokens = len(out)
     matrix.steps_seen += stats.steps

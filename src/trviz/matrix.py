@@ -40,8 +40,6 @@ class Matrix:
     fingerprint: str = ""
     steps_seen: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
-    context: torch.Tensor | None = None  # [H, k] second-order rows, keyed by (previous, token)
-    context_keys: torch.Tensor | None = None  # [H] int64 pair code stored in each row, -1 empty
 
     @property
     def vocab_size(self) -> int:
@@ -56,12 +54,6 @@ class Matrix:
         """Bytes of the first-order table (the paper's matrix)."""
         return self.table.numel() * self.table.element_size()
 
-    @property
-    def context_nbytes(self) -> int:
-        if self.context is None:
-            return 0
-        return self.context.numel() * 4 + self.context_keys.numel() * 8
-
     def written_rows(self) -> int:
         return int((self.table[:, 0] != UNWRITTEN).sum()) if self.fill == UNWRITTEN else int(
             (self.table != 0).any(1).sum()
@@ -71,11 +63,8 @@ class Matrix:
     def fill(self) -> int:
         return int(self.meta.get("fill", 0))
 
-    def clone(self) -> "Matrix":
-        ctx = None if self.context is None else self.context.clone()
-        keys = None if self.context_keys is None else self.context_keys.clone()
-        return Matrix(self.table.clone(), self.fingerprint, self.steps_seen, dict(self.meta),
-                      ctx, keys)
+    def clone(self) -> Matrix:
+        return Matrix(self.table.clone(), self.fingerprint, self.steps_seen, dict(self.meta))
 
     def save(self, path: str | os.PathLike) -> Path:
         """Save atomically, with the vocabulary fingerprint and metadata."""
@@ -87,8 +76,6 @@ class Matrix:
             "fingerprint": self.fingerprint,
             "steps_seen": self.steps_seen,
             "meta": self.meta,
-            "context": None if self.context is None else self.context.cpu(),
-            "context_keys": None if self.context_keys is None else self.context_keys.cpu(),
         }
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
         os.close(fd)
@@ -114,21 +101,15 @@ def new_matrix(
     fill: int = UNWRITTEN,
     device: str | torch.device = "cpu",
     fingerprint: str = "",
-    context_rows: int = 0,
     **meta: Any,
 ) -> Matrix:
-    """A fresh ``[vocab_size, k]`` int32 table filled with ``fill`` (0 reproduces the paper),
-    plus an empty ``[context_rows, k]`` second-order table when ``context_rows > 0``."""
+    """A fresh ``[vocab_size, k]`` int32 table filled with ``fill`` (0 reproduces the paper)."""
     if k < 1:
         raise ConfigError(f"k must be >= 1, got {k}")
     if k > vocab_size:
         raise ConfigError(f"k={k} is larger than the vocabulary ({vocab_size} tokens)")
     table = torch.full((vocab_size, k), fill, dtype=torch.int32, device=device)
-    m = Matrix(table, fingerprint, 0, {"fill": fill, **meta})
-    if context_rows:
-        m.context = torch.full((context_rows, k), UNWRITTEN, dtype=torch.int32, device=device)
-        m.context_keys = torch.full((context_rows,), -1, dtype=torch.long, device=device)
-    return m
+    return Matrix(table, fingerprint, 0, {"fill": fill, **meta})
 
 
 def load_matrix(
@@ -143,8 +124,7 @@ def load_matrix(
         raise MatrixError(f"{path}: not a readable trviz matrix ({e})") from e
     if not isinstance(payload, dict) or payload.get("format") != "trviz.matrix/1":
         raise MatrixError(f"{path}: not a trviz matrix file")
-    m = Matrix(payload["table"], payload["fingerprint"], payload["steps_seen"], payload["meta"],
-               payload.get("context"), payload.get("context_keys"))
+    m = Matrix(payload["table"], payload["fingerprint"], payload["steps_seen"], payload["meta"])
     if fingerprint is not None and m.fingerprint != fingerprint:
         raise MatrixError(
             f"{path} was built with another tokenizer vocabulary (fingerprint "
@@ -153,8 +133,7 @@ def load_matrix(
     return m
 
 
-def check_matrix(matrix: Matrix, vocab_size: int, k: int, fingerprint: str,
-                 context_rows: int = 0) -> None:
+def check_matrix(matrix: Matrix, vocab_size: int, k: int, fingerprint: str) -> None:
     """Raise MatrixError if ``matrix`` cannot serve a model with this vocabulary and k."""
     if matrix.fingerprint and fingerprint and matrix.fingerprint != fingerprint:
         raise MatrixError(
@@ -165,11 +144,6 @@ def check_matrix(matrix: Matrix, vocab_size: int, k: int, fingerprint: str,
         raise MatrixError(f"matrix has {matrix.vocab_size} rows, the model {vocab_size} logits")
     if matrix.k != k:
         raise MatrixError(f"matrix keeps k={matrix.k} candidates, the config asks for k={k}")
-    if (matrix.context is None) != (context_rows == 0) or (
-        matrix.context is not None and matrix.context.shape[0] != context_rows
-    ):
-        have = 0 if matrix.context is None else matrix.context.shape[0]
-        raise MatrixError(f"matrix has {have} context rows, the config asks for {context_rows}")
 
 
 def vocab_fingerprint(vocab: dict[str, int], vocab_size: int) -> str:
@@ -220,45 +194,3 @@ def write_winners(tokens: torch.Tensor, on_path: torch.Tensor, depths: torch.Ten
     best = torch.where(same, key[None, :], torch.inf).amin(1)
     return (key == best) & (tokens >= 0)
 
-
-# ----- second-order context rows (trviz's drafter option, not in the paper) ---------------------
-#
-# Row ``h(p, t)`` of ``context`` holds the top-k seen after the pair (previous token p, token t);
-# ``context_keys[h]`` records which pair owns the row (hash collisions overwrite). Drafting prefers
-# a node's pair row and falls back to the first-order row ``table[t]`` when the pair is unseen.
-
-
-def pair_code(prev: torch.Tensor, tok: torch.Tensor, vocab_size: int) -> torch.Tensor:
-    """``prev * V + tok`` (int64), or -1 where either token is unwritten."""
-    return torch.where((prev >= 0) & (tok >= 0), prev * vocab_size + tok, -1)
-
-
-def draft_context(table: torch.Tensor, context: torch.Tensor, keys: torch.Tensor,
-                  tokens: torch.Tensor, grand: torch.Tensor, parents: torch.Tensor,
-                  ranks: torch.Tensor, layers: tuple[tuple[int, int], ...]) -> torch.Tensor:
-    """Like :func:`draft`, preferring second-order rows. ``tokens [S + 1]`` holds the root at 0
-    and the token before the root at index S; ``grand [S]`` is each node's grandparent index in
-    that array (S for depth 1). Fills ``tokens[1:S]`` in place and returns ``tokens[:S]``."""
-    vocab, rows = table.shape[0], context.shape[0]
-    for start, stop in layers:
-        par = tokens[parents[start:stop]]
-        code = pair_code(tokens[grand[start:stop]], par, vocab)
-        h = code.clamp_min(0) % rows
-        r = ranks[start:stop]
-        second = context[h, r].long()
-        hit = (keys[h] == code) & (code >= 0) & (second >= 0)
-        first = table[par.clamp_min(0), r].long()
-        tokens[start:stop] = torch.where(par >= 0, torch.where(hit, second, first), UNWRITTEN)
-    return tokens[:-1]
-
-
-def update_context(context: torch.Tensor, keys: torch.Tensor, tokens: torch.Tensor,
-                   parents_ext: torch.Tensor, candidates: torch.Tensor, on_path: torch.Tensor,
-                   depths: torch.Tensor, vocab_size: int) -> None:
-    """Write each node's top-k into its (parent token, token) row; ``tokens [S + 1]`` as in
-    :func:`draft_context`, ``parents_ext [S]`` each node's parent index in it (root: S)."""
-    code = pair_code(tokens[parents_ext], tokens[:-1], vocab_size)
-    h = torch.where(code >= 0, code % context.shape[0], -1)
-    winners = write_winners(h, on_path, depths)  # one writer per row, deterministic
-    context[h[winners]] = candidates[winners].to(context.dtype)
-    keys[h[winners]] = code[winners]

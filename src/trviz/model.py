@@ -194,7 +194,7 @@ def context_window(model) -> int | None:
     return None
 
 
-_fingerprints: "weakref.WeakKeyDictionary[Any, dict[int, str]]" = weakref.WeakKeyDictionary()
+_fingerprints: weakref.WeakKeyDictionary[Any, dict[int, str]] = weakref.WeakKeyDictionary()
 
 
 def tokenizer_fingerprint(tokenizer, vocab_size: int) -> str:

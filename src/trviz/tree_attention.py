@@ -29,14 +29,13 @@ class TreeTensors:
     ancestors: torch.Tensor  # [S, S] bool: ancestors[i, j] = j is i or an ancestor of i
     ancestors_f: torch.Tensor  # [S, S] float32, for counting bad ancestors with one matmul
     path_index: tuple[torch.Tensor, ...]  # per node: its root-to-node indices [depth + 1]
-    parents_ext: torch.Tensor  # [S] parent index with the root's parent = S (the token before it)
-    grand: torch.Tensor  # [S] grandparent index in the same extended array
+    parents_ext: torch.Tensor  # [S] parent index, with the root's parent = S (outside the tree)
 
     @classmethod
-    def build(cls, tree: Tree, device: torch.device | str) -> "TreeTensors":
+    def build(cls, tree: Tree, device: torch.device | str) -> TreeTensors:
         anc = torch.tensor(tree.mask_rows(), dtype=torch.bool, device=device)
         s = tree.size
-        ext = (s,) + tree.parents[1:]  # index s stands for the token before the root
+        ext = (s,) + tree.parents[1:]
         return cls(
             tree=tree,
             parents=torch.tensor((0,) + tree.parents[1:], dtype=torch.long, device=device),
@@ -46,8 +45,6 @@ class TreeTensors:
             ancestors_f=anc.float(),
             path_index=tuple(torch.tensor(a, device=device) for a in tree.ancestors),
             parents_ext=torch.tensor(ext, dtype=torch.long, device=device),
-            grand=torch.tensor([ext[p] if i else s for i, p in enumerate(ext)],
-                               dtype=torch.long, device=device),
         )
 
     @property

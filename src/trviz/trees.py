@@ -15,9 +15,9 @@ Stdlib only: no torch here.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Iterable, Sequence
 
 from trviz.errors import TemplateError
 
@@ -50,7 +50,7 @@ class Tree:
 
     # ----- construction -------------------------------------------------------------------
     @classmethod
-    def from_paths(cls, paths: Iterable[Sequence[int]], name: str = "custom") -> "Tree":
+    def from_paths(cls, paths: Iterable[Sequence[int]], name: str = "custom") -> Tree:
         """Build a tree from child-rank paths (the root, ``()``, is implicit)."""
         seen: set[Path] = set()
         for p in paths:
@@ -78,7 +78,7 @@ class Tree:
         return cls(tuple(parents), tuple(ranks), name)
 
     @classmethod
-    def from_children(cls, counts: dict[Path, int], name: str = "custom") -> "Tree":
+    def from_children(cls, counts: dict[Path, int], name: str = "custom") -> Tree:
         """Build a tree from ``{parent path: number of children}``; children take ranks 0..n-1."""
         paths = [p + (r,) for p, n in counts.items() for r in range(n)]
         return cls.from_paths(paths, name)
@@ -86,7 +86,7 @@ class Tree:
     @classmethod
     def from_acceptance(
         cls, rates: Sequence[float], n_nodes: int, max_depth: int = 8, name: str | None = None
-    ) -> "Tree":
+    ) -> Tree:
         """The tree of ``n_nodes`` paths with the highest acceptance probability.
 
         ``rates[r]`` is the probability that the rank-``r`` candidate is the accepted one; a path's
@@ -179,7 +179,7 @@ class Tree:
         return {"name": self.name, "parents": list(self.parents), "ranks": list(self.ranks)}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Tree":
+    def from_dict(cls, d: dict) -> Tree:
         return cls(tuple(d["parents"]), tuple(d["ranks"]), d.get("name", "custom"))
 
     def __repr__(self) -> str:
@@ -250,7 +250,7 @@ def _build_presets() -> dict[str, Tree]:
 PRESETS: dict[str, Tree] = _build_presets()
 
 
-def get_tree(spec: "str | Tree | Iterable[Sequence[int]]") -> Tree:
+def get_tree(spec: str | Tree | Iterable[Sequence[int]]) -> Tree:
     """Resolve a preset name, a :class:`Tree`, or a list of paths into a :class:`Tree`."""
     if isinstance(spec, Tree):
         return spec
