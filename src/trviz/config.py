@@ -1,9 +1,10 @@
 """Decoder configuration: a frozen dataclass validated on construction; presets are plain dicts.
 
 ``PAPER`` reproduces the reference implementation (80-node "2.2.2" tree, k=8, zero-initialised
-matrix carried across prompts, no de-duplication). ``DEFAULT`` is what we recommend: a tree sized
-for the device (a CPU cannot verify 81 tokens for free), the same matrix rule, and sibling
-de-duplication so no tree slot is wasted on a repeated candidate. Stdlib only.
+matrix carried across prompts). ``DEFAULT`` is what we recommend: a tree sized for the device (a
+CPU cannot verify 81 tokens for free), unwritten rows marked so they are never drafted, and a
+5-node prompt-lookup branch (tokens copied from the context, which a first-order table cannot
+predict: +23..27% MAT on SmolLM2 at 8-12 nodes, `python benchmarks/tree_mat.py`). Stdlib only.
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ from trviz.errors import ConfigError
 from trviz.trees import Tree, check_fits, get_tree
 
 PAPER: dict[str, Any] = {"name": "paper", "tree": "2.2.2", "k": 8, "dedupe": False}
-DEFAULT: dict[str, Any] = {"name": "default", "tree": "auto", "k": 8, "dedupe": True}
+DEFAULT: dict[str, Any] = {"name": "default", "tree": "auto", "k": 8, "dedupe": True, "lookup": 5}
 PRESETS = {"paper": PAPER, "default": DEFAULT}
 
 # Tree used by tree="auto", by (device type, dtype name). CPU verification cost grows quickly with
 # the number of tokens per forward, so CPU trees are small; a GPU verifies 81 tokens almost free.
-# Chosen from `python benchmarks/bench_core.py` sweeps on this project's 2-core CPU.
+# CPU entries: MAT per unit of forward cost on this project's 2-core CPU, lookup branch included
+# (MAT from `python benchmarks/tree_mat.py`; forward cost over q tokens relative to q=1 measured
+# on a quiet machine: fp32 1.4x at q=8, 1.7x at q=16; bf16 1.1x at q=8..16, 1.6x at q=32).
+# `trviz bench --sweep-trees` caches a per-machine choice that overrides this table.
 AUTO_TREES: dict[tuple[str, str], str] = {
-    ("cpu", "float32"): "tr-12",
-    ("cpu", "bfloat16"): "tr-24",
-    ("cpu", "float16"): "tr-24",
+    ("cpu", "float32"): "tr-8",
+    ("cpu", "bfloat16"): "tr-16",
+    ("cpu", "float16"): "tr-16",
     ("cuda", "float32"): "2.2.2",
     ("cuda", "bfloat16"): "2.2.2",
     ("cuda", "float16"): "2.2.2",
@@ -38,8 +42,9 @@ class TRConfig:
     tree: a preset name (``trviz.trees.PRESETS``), ``"auto"`` (chosen per device and dtype), a
         :class:`~trviz.trees.Tree`, or a list of child-rank paths.
     k: candidates kept per matrix row (the paper uses 8).
-    dedupe: skip sibling candidates whose token already appears among earlier siblings or that
-        were never written (the paper drafts them anyway, wasting tree slots).
+    dedupe: mark rows never written (-1) so they are never drafted nor verified as candidates
+        (the paper fills the matrix with token 0 and drafts it, wasting tree slots). Rows hold
+        top-k ids, so siblings drafted from a written row never repeat a token.
     seed_from_prompt: before decoding, write the rows of the prompt's tokens from the prefill
         logits (a known variant; the paper starts from whatever the matrix holds).
     lookup: length of an extra root branch drafted by prompt lookup (tokens that followed the

@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
     model, tok = trviz.load_model(args.model, dtype=args.dtype, device=args.device)
     cfg = trviz.TRConfig.preset(args.config)
     tree = cfg.resolve_tree(model.device.type, args.dtype)
-    print(f"config {args.config!r}: tree {tree!r}, k={cfg.k}, device {model.device}")
+    extra = f" + {cfg.lookup}-node prompt-lookup branch" if cfg.lookup else ""
+    print(f"config {args.config!r}: tree {tree!r}{extra}, k={cfg.k}, device {model.device}")
 
     # warm-up: fills the matrix (hot start, as in the paper) and warms the kernels
     warm = trviz.generate(model, tok, WARMUP_PROMPT, args.max_new_tokens, cfg, record="none")
