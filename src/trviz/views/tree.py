@@ -58,6 +58,8 @@ def _hover(trace: Trace, rec: StepRecord, i: int, status: str) -> str:
         parent_tok = rec.tokens[rec.parents[i]]
         lines.append(f"from row '{token_label(trace, parent_tok)}' column {rec.ranks[i]}")
     lines.append(f"model argmax after it: '{token_label(trace, rec.argmax[i])}'")
+    if rec.lookup_nodes and i in rec.lookup_nodes:
+        status += " · drafted by prompt lookup, not the matrix"
     lines.append(status)
     return "<br>".join(lines)
 
