@@ -47,6 +47,7 @@ def test_aggregates_by_hand(hand_result):
     assert list(cats) == ["qa", "code"]  # paper order: QA before code
     assert cats["code"]["tr"]["speedup"] == pytest.approx(2.0)
     assert cats["qa"]["tr"]["mat"] == pytest.approx(2.0)
+    assert s["tr"]["cpu_speedup"] is None and s["tr"]["others_cores"] is None  # not recorded
     assert hand_result.failures == [{"question_id": "q", "turn": 0, "method": "tr",
                                      "first_diff": None}]  # fmt: skip
 
@@ -55,14 +56,25 @@ def test_text_and_markdown_tables(hand_result):
     text = report.to_text(hand_result)
     lines = text.splitlines()
     head = next(ln for ln in lines if ln.startswith("method"))
-    assert head.split() == ["method", "QA", "Code", "MAT", "tok/s", "speedup", "exact"]
+    assert head.split() == ["method", "QA", "Code", "MAT", "tok/s", "speedup", "CPU-time",
+                            "speedup", "exact"]  # fmt: skip
     tr_row = next(ln for ln in lines if ln.startswith("tr ")).split()
-    assert tr_row == ["tr", "1.00x", "2.00x", "2.22", "13.3", "1.33x", "50%"]
+    assert tr_row == ["tr", "1.00x", "2.00x", "2.22", "13.3", "1.33x", "-", "50%"]
+    assert "contention: not measured" in text
     assert "ERROR: 1 outputs differ from ar" in text
     md = report.to_markdown(hand_result)
-    assert "| method | QA | Code | MAT | tok/s | speedup | exact |" in md
-    assert "| tr | 1.00x | 2.00x | 2.22 | 13.3 | 1.33x | 50% |" in md
+    assert "| method | QA | Code | MAT | tok/s | speedup | CPU-time speedup | exact |" in md
+    assert "| tr | 1.00x | 2.00x | 2.22 | 13.3 | 1.33x | - | 50% |" in md
     assert "| tr | 2.00 | 2.50 | 2.22 |" in md  # MAT per category
+
+
+def test_cpu_speedup_and_contention(hand_result):
+    for rec, (ar_cpu, tr_cpu) in zip(hand_result.per_prompt, [(2.0, 1.0), (2.0, 1.0)], strict=True):
+        rec["methods"]["ar"].update(cpu_s=ar_cpu, others_cores=0.5)
+        rec["methods"]["tr"].update(cpu_s=tr_cpu, others_cores=1.5)
+    s = hand_result.summary
+    assert s["tr"]["cpu_speedup"] == pytest.approx(2.0) and s["tr"]["others_cores"] == 1.5
+    assert report.contention_line(hand_result).startswith("contention: other processes kept 1.00")
 
 
 def test_figures(hand_result):

@@ -249,8 +249,9 @@ def test_json_schema_and_round_trip(tiny, tmp_path):
 def test_mat_counts_target_forwards(tiny):
     tok = TinyTokenizer()
     for name in ("ar", "tr", "tr-paper"):
-        res, _, forwards = timed_call(name, tiny, tok, QS[0].turns[0], 10, MethodState())
-        assert forwards == res.stats.steps + 1, name  # the prompt's prefill + one per step
+        res, measure = timed_call(name, tiny, tok, QS[0].turns[0], 10, MethodState())
+        assert measure["forwards"] == res.stats.steps + 1, name  # prefill + one per step
+        assert measure["cpu_s"] > 0 and measure["others_cores"] >= 0
     r = run_bench(tiny, tok, QS[:1], max_new_tokens=10, methods=["tr-paper"],
                   warmup_prompts=WARM, progress=False)  # fmt: skip
     for m in r.per_prompt[0]["methods"].values():

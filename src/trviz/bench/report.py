@@ -15,7 +15,8 @@ from trviz.bench.suite import SHORT_NAMES
 def speedup_rows(result: BenchResult) -> tuple[list[str], list[list[str]]]:
     """Header and rows of the paper-style table: speedup per category, then overall columns."""
     cats = result.categories
-    head = ["method", *(SHORT_NAMES.get(c, c) for c in cats), "MAT", "tok/s", "speedup", "exact"]
+    head = ["method", *(SHORT_NAMES.get(c, c) for c in cats), "MAT", "tok/s", "speedup",
+            "CPU-time speedup", "exact"]  # fmt: skip
     per_cat, summary = result.per_category, result.summary
     rows = []
     for m in result.methods:
@@ -27,6 +28,7 @@ def speedup_rows(result: BenchResult) -> tuple[list[str], list[list[str]]]:
                 f"{s['mat']:.2f}",
                 f"{s['tokens_per_s']:.1f}",
                 f"{s['speedup']:.2f}x",
+                "-" if s.get("cpu_speedup") is None else f"{s['cpu_speedup']:.2f}x",
                 f"{s['exact_fraction']:.0%}",
             ]
         )
@@ -70,7 +72,8 @@ def _short_where(result: BenchResult) -> str:
 
 def to_text(result: BenchResult) -> str:
     """The terminal report: both tables, aligned, plus any exactness failures."""
-    parts = [header_line(result), "", "speedup over " + result.baseline + " (tokens/s ratio)"]
+    parts = [header_line(result), contention_line(result), "",
+             f"speedup over {result.baseline} (tokens/s ratio)"]  # fmt: skip
     parts.append(_aligned(*speedup_rows(result)))
     parts += ["", "MAT (tokens per target forward)", _aligned(*mat_rows(result))]
     parts += _exactness_lines(result)
@@ -80,7 +83,7 @@ def to_text(result: BenchResult) -> str:
 def to_markdown(result: BenchResult) -> str:
     """The same report as Markdown (what docs/benchmarks.md shows)."""
     parts = [
-        f"_{header_line(result)}_",
+        f"_{header_line(result)}; {contention_line(result)}_",
         "",
         f"Speedup over `{result.baseline}` per category:",
         "",
@@ -92,6 +95,19 @@ def to_markdown(result: BenchResult) -> str:
     ]
     parts += _exactness_lines(result)
     return "\n".join(parts) + "\n"
+
+
+def contention_line(result: BenchResult) -> str:
+    """How busy other processes kept the machine while the calls were timed."""
+    values = [m["others_cores"] for r in result.per_prompt for m in r["methods"].values()
+              if m.get("others_cores") is not None]  # fmt: skip
+    if not values:
+        return "contention: not measured"
+    return (
+        f"contention: other processes kept {sum(values) / len(values):.2f} of "
+        f"{result.meta.get('cpu_count')} cores busy on average during the timed calls "
+        f"(max {max(values):.2f})"
+    )
 
 
 def _exactness_lines(result: BenchResult) -> list[str]:

@@ -14,6 +14,8 @@ Definitions, the same for every method:
 - time: wall-clock seconds of the whole call, prefill included (as Spec-Bench does); CUDA is
   synchronised before and after. With repeats, the median.
 - speedup: tokens/s of the method / tokens/s of the baseline (``ar``) over the same prompts.
+- cpu_speedup: the same ratio in this process's CPU seconds (less sensitive to other processes
+  on a shared machine); others_cores: cores other processes kept busy meanwhile, on average.
 - MAT: tokens / target forwards after the first one (the prompt's prefill), counted by a hook on
   the model. ``ar`` scores exactly 1; HF methods' prefill also yields their first token, so plain
   HF greedy scores n/(n-1).
@@ -45,15 +47,30 @@ def aggregate(records: list[dict[str, Any]], method: str, baseline: str) -> dict
     tps = tokens / wall if wall > 0 else 0.0
     base_wall = sum(m["wall_s"] for m in base)
     base_tps = sum(m["new_tokens"] for m in base) / base_wall if base_wall > 0 else 0.0
+    others = [m["others_cores"] for m in rows if m.get("others_cores") is not None]
     return {
         "speedup": tps / base_tps if base_tps > 0 else 0.0,
+        "cpu_speedup": _cpu_speedup(rows, base),
         "mat": tokens / forwards if forwards else 0.0,
         "tokens_per_s": tps,
         "exact_fraction": sum(bool(m["exact"]) for m in rows) / len(rows) if rows else 0.0,
         "new_tokens": tokens,
         "wall_s": wall,
         "prompts": len(rows),
+        "others_cores": sum(others) / len(others) if others else None,
     }
+
+
+def _cpu_speedup(rows: list[dict[str, Any]], base: list[dict[str, Any]]) -> float | None:
+    """Speedup measured in this process's CPU seconds per token instead of wall seconds: less
+    sensitive to other processes on a shared machine (None for results without CPU times)."""
+    if not rows or any("cpu_s" not in m for m in rows + base):
+        return None
+    cpu, base_cpu = sum(m["cpu_s"] for m in rows), sum(m["cpu_s"] for m in base)
+    tokens, base_tokens = sum(m["new_tokens"] for m in rows), sum(m["new_tokens"] for m in base)
+    if cpu <= 0 or base_cpu <= 0 or not tokens or not base_tokens:
+        return None
+    return (tokens / cpu) / (base_tokens / base_cpu)
 
 
 def decode_forwards(m: dict[str, Any]) -> int:

@@ -73,18 +73,35 @@ def _clock(device: torch.device) -> float:
     return time.perf_counter()
 
 
+def busy_cpu_s() -> float | None:
+    """CPU-seconds spent busy by every process on the machine so far (Linux ``/proc/stat``);
+    None where that file does not exist."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def timed_call(
     name: str, model, tokenizer, prompt: Any, max_new_tokens: int, state: MethodState
-) -> tuple[Any, float, int]:
-    """Run one method once: ``(result, wall seconds, target forwards)``."""
+) -> tuple[Any, dict[str, Any]]:
+    """Run one method once: ``(result, measure)`` where measure has ``wall_s``, ``forwards``
+    (target forwards), ``cpu_s`` (this process's CPU time) and ``others_cores`` (cores other
+    processes kept busy on average meanwhile: the contention the timing suffered)."""
     fn = get_method(name).fn
     with ForwardCounter(model) as counter:
+        busy0, cpu0 = busy_cpu_s(), time.process_time()
         t0 = _clock(model.device)
         result = fn(model, tokenizer, prompt, max_new_tokens, state)
         wall = _clock(model.device) - t0
+        cpu, busy1 = time.process_time() - cpu0, busy_cpu_s()
+    others = None if busy0 is None or busy1 is None else max(busy1 - busy0 - cpu, 0.0) / wall
     if state.start == "hot" and getattr(result, "matrix", None) is not None:
         state.matrix = result.matrix  # hot start: the next prompt starts from this matrix
-    return result, wall, counter.count
+    return result, {"wall_s": wall, "forwards": counter.count, "cpu_s": cpu, "others_cores": others}
 
 
 def _turn_prompt(question: Question, turn: int, history: list[dict[str, str]]) -> Any:
@@ -108,20 +125,21 @@ def run_item(
     baseline's result (whose answer becomes the next turn's history)."""
     results, measures = {}, {}
     for name in order:
-        walls = []
+        calls = []
         for _ in range(repeats):
             # with a hot start, each repeat starts from the same matrix; the last one carries on
             start_matrix = states[name].matrix
-            res, wall, forwards = timed_call(
-                name, model, tokenizer, prompt, max_new_tokens, states[name]
-            )
-            walls.append(wall)
-            if len(walls) < repeats:
+            res, measure = timed_call(name, model, tokenizer, prompt, max_new_tokens, states[name])
+            calls.append(measure)
+            if len(calls) < repeats:
                 states[name].matrix = start_matrix
         results[name] = res
+        others = [c["others_cores"] for c in calls if c["others_cores"] is not None]
         measures[name] = {
-            "new_tokens": len(res.tokens), "wall_s": median(walls), "walls": walls,
-            "forwards": forwards, "finish_reason": res.finish_reason,
+            "new_tokens": len(res.tokens), "wall_s": median([c["wall_s"] for c in calls]),
+            "walls": [c["wall_s"] for c in calls], "cpu_s": median([c["cpu_s"] for c in calls]),
+            "others_cores": sum(others) / len(others) if others else None,
+            "forwards": calls[-1]["forwards"], "finish_reason": res.finish_reason,
         }  # fmt: skip
     base = results[baseline]
     for name, m in measures.items():
