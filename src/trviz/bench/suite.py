@@ -39,7 +39,7 @@ from trviz.errors import PromptError
 CATEGORIES = ("mt_bench", "translation", "summarization", "qa", "math_reasoning", "rag", "code")
 SHORT_NAMES = {"mt_bench": "MT", "translation": "Trans", "summarization": "Sum", "qa": "QA",
                "math_reasoning": "Math", "rag": "RAG", "code": "Code"}  # fmt: skip
-DEFAULT_PER_CATEGORY = 3
+DEFAULT_PER_CATEGORY = 2
 
 
 @dataclass(frozen=True)

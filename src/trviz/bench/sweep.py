@@ -116,7 +116,7 @@ def sweep_trees(
     tokenizer,
     trees: Sequence[str] = SWEEP_TREES,
     prompts: Sequence[Any] | None = None,
-    warmup: Sequence[str] = WARMUP_PROMPTS,
+    warmup: Sequence[str] = WARMUP_PROMPTS[:1],
     max_new_tokens: int = 64,
     qs: Sequence[int] = SWEEP_Q,
     repeats: int = 5,
