@@ -171,16 +171,18 @@ def speedup_figure(result: BenchResult):
 def mat_speedup_figure(result: BenchResult):
     """MAT against speedup, one marker per method (overall) and small ones per category."""
     import plotly.graph_objects as go
+    from plotly.colors import qualitative
 
     fig = go.Figure()
-    for m in result.methods:
-        cats = result.per_category
+    cats = result.per_category
+    for i, m in enumerate(result.methods):
+        color = qualitative.Plotly[i % len(qualitative.Plotly)]  # the bars' colours, in order
         fig.add_scatter(
             x=[cats[c][m]["mat"] for c in cats],
             y=[cats[c][m]["speedup"] for c in cats],
             mode="markers",
-            marker_size=7,
-            opacity=0.5,
+            marker={"size": 8, "color": color, "opacity": 0.45},
+            hovertemplate="%{text}: MAT %{x:.2f}, speedup %{y:.2f}x",
             name=f"{m} per category",
             text=[SHORT_NAMES.get(c, c) for c in cats],
             legendgroup=m,
@@ -193,7 +195,7 @@ def mat_speedup_figure(result: BenchResult):
             mode="markers+text",
             text=[m],
             textposition="top center",
-            marker_size=14,
+            marker={"size": 14, "color": color},
             name=m,
             legendgroup=m,
         )
