@@ -54,7 +54,7 @@ def run_dtype(dtype: str, max_new: int, repeats: int) -> dict:
     head = f"{'prompt':<10} {'greedy t/s':>10} " + " ".join(
         f"{m + ' t/s':>12} {'x':>5} {'MAT':>5}" for m in cfgs) + "  identical"
     print(head)
-    for rep in range(repeats):
+    for _ in range(repeats):
         for i, (name, prompt) in enumerate(PROMPTS.items()):
             order = ["greedy", *cfgs]
             order = order[i % 3:] + order[: i % 3]  # rotate who goes first
@@ -119,7 +119,7 @@ def recording_cost(model, tok, cfg, matrix, max_new: int, rounds: int = 3) -> No
             r = trviz.generate(model, tok, prompt, max_new, cfg, matrix=matrix, record=level)
             per_step[level].append(r.stats.wall_s / r.stats.steps)
     base = min(per_step["none"])
-    print("  recording cost (best of %d, per step): " % rounds + ", ".join(
+    print(f"  recording cost (best of {rounds}, per step): " + ", ".join(
         f"{lvl} {min(v) * 1000:.1f} ms ({min(v) / base:.3f}x)" for lvl, v in per_step.items()))
 
 

@@ -62,7 +62,8 @@ def main() -> None:
     for tree in args.trees:
         cfg = trviz.TRConfig(tree=tree, dedupe=args.dedupe, lookup=args.lookup,
                              seed_from_prompt=args.seed_from_prompt)
-        m = trviz.generate(model, tok, WARMUP_PROMPT, args.max_new_tokens, cfg, record="none").matrix
+        warm = trviz.generate(model, tok, WARMUP_PROMPT, args.max_new_tokens, cfg, record="none")
+        m = warm.matrix
         mats, new, steps, hits = [], 0, 0, Counter()
         for p in prompts.values():
             r = trviz.generate(model, tok, p, args.max_new_tokens, cfg, matrix=m,

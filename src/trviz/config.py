@@ -114,4 +114,5 @@ def as_config(config: TRConfig | str | dict | None) -> TRConfig:
         return TRConfig.preset(config)
     if isinstance(config, dict):
         return TRConfig(**config)
-    raise ConfigError(f"config must be a TRConfig, preset name or dict, not {type(config).__name__}")
+    kind = type(config).__name__
+    raise ConfigError(f"config must be a TRConfig, preset name or dict, not {kind}")

@@ -171,7 +171,8 @@ def _prepare(model, tokenizer, prompt: Any, max_new_tokens: int, chat: bool | No
 
 
 def _finish(method: str, tokenizer, ids: list[int], out: list[int], stats: Stats, finish: str,
-            records: list[StepRecord] | None, meta: dict[str, Any], **extra: Any) -> GenerationResult:
+            records: list[StepRecord] | None, meta: dict[str, Any],
+            **extra: Any) -> GenerationResult:
     text = tokenizer.decode(out, skip_special_tokens=True)
     trace = None
     if records is not None:

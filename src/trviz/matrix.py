@@ -185,7 +185,8 @@ def update(table: torch.Tensor, tokens: torch.Tensor, candidates: torch.Tensor,
     table[tokens[winners]] = candidates[winners].to(table.dtype)
 
 
-def write_winners(tokens: torch.Tensor, on_path: torch.Tensor, depths: torch.Tensor) -> torch.Tensor:
+def write_winners(tokens: torch.Tensor, on_path: torch.Tensor,
+                  depths: torch.Tensor) -> torch.Tensor:
     """Which node writes each distinct token's row (rule in the module docstring). ``[S]`` bool."""
     s = tokens.shape[0]
     order = torch.arange(s, device=tokens.device, dtype=torch.float32)

@@ -33,7 +33,7 @@ class Stats:
 
     @property
     def overhead_fraction(self) -> float:
-        """Share of decode-step time spent outside the model forward (draft+verify+compact+update)."""
+        """Share of step time spent outside the model forward (draft+verify+compact+update)."""
         total = sum(self.phase_s.values())
         if not total:
             return 0.0

@@ -58,7 +58,9 @@ def ensure_default_model(log=print) -> Path:
     src = gguf_path()
     log(f"trviz: converting {src.name} to fp32 in {target} (once, ~20 s)")
     tok = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name)
-    quant = AutoModelForCausalLM.from_pretrained(src.parent, gguf_file=src.name, dtype=torch.float32)
+    quant = AutoModelForCausalLM.from_pretrained(
+        src.parent, gguf_file=src.name, dtype=torch.float32
+    )
     cfg = quant.config
     if hasattr(cfg, "quantization_config"):
         del cfg.quantization_config  # GGUF-loaded models refuse save_pretrained otherwise
@@ -122,7 +124,8 @@ def load_model(
     try:
         from transformers import AutoModelForCausalLM, AutoTokenizer
     except ImportError as e:
-        raise ModelLoadError("transformers is not installed: pip install 'transformers>=5,<6'") from e
+        hint = "pip install 'transformers>=5,<6'"
+        raise ModelLoadError(f"transformers is not installed: {hint}") from e
     try:
         tok = AutoTokenizer.from_pretrained(source)
         model = AutoModelForCausalLM.from_pretrained(
