@@ -52,6 +52,7 @@ _LAZY = {
     "Matrix": "trviz.matrix",
     "new_matrix": "trviz.matrix",
     "load_matrix": "trviz.matrix",
+    "SamplingParams": "trviz.sampling",
     "animate": "trviz.animation",
     "to_html": "trviz.export",
     "save_png": "trviz.export",
