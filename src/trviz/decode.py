@@ -218,7 +218,8 @@ def generate(
     top_k: int | None = None,
     seed: int | None = None,
 ) -> GenerationResult:
-    """Decode greedily with Token Recycling; the output equals plain greedy decoding.
+    """Decode with Token Recycling; the output equals plain greedy decoding (with a temperature:
+    it is distributed exactly as plain sampling).
 
     prompt: a string (chat template applied for instruct models), chat messages, or token ids.
     config: a :class:`TRConfig`, ``"default"`` or ``"paper"``.
