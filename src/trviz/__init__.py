@@ -52,6 +52,8 @@ _LAZY = {
     "Matrix": "trviz.matrix",
     "new_matrix": "trviz.matrix",
     "load_matrix": "trviz.matrix",
+    "run_bench": "trviz.bench.runner",
+    "BenchResult": "trviz.bench.result",
     "SamplingParams": "trviz.sampling",
     "animate": "trviz.animation",
     "to_html": "trviz.export",
