@@ -14,8 +14,9 @@ Definitions, the same for every method:
 - time: wall-clock seconds of the whole call, prefill included (as Spec-Bench does); CUDA is
   synchronised before and after. With repeats, the median.
 - speedup: tokens/s of the method / tokens/s of the baseline (``ar``) over the same prompts.
-- cpu_speedup: the same ratio in this process's CPU seconds (less sensitive to other processes
-  on a shared machine); others_cores: cores other processes kept busy meanwhile, on average.
+- cpu_speedup: the same ratio in this process's CPU seconds: a cross-check, not a cure, for a
+  shared machine (time descheduled is not counted, but threads spin-waiting for a descheduled
+  sibling are); others_cores: cores other processes kept busy meanwhile, on average.
 - MAT: tokens / target forwards after the first one (the prompt's prefill), counted by a hook on
   the model. ``ar`` scores exactly 1; HF methods' prefill also yields their first token, so plain
   HF greedy scores n/(n-1).
@@ -62,8 +63,8 @@ def aggregate(records: list[dict[str, Any]], method: str, baseline: str) -> dict
 
 
 def _cpu_speedup(rows: list[dict[str, Any]], base: list[dict[str, Any]]) -> float | None:
-    """Speedup measured in this process's CPU seconds per token instead of wall seconds: less
-    sensitive to other processes on a shared machine (None for results without CPU times)."""
+    """Speedup measured in this process's CPU seconds per token instead of wall seconds (None
+    for results without CPU times). Contention still inflates it through spin-waiting threads."""
     if not rows or any("cpu_s" not in m for m in rows + base):
         return None
     cpu, base_cpu = sum(m["cpu_s"] for m in rows), sum(m["cpu_s"] for m in base)
