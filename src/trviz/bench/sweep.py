@@ -134,6 +134,7 @@ def sweep_trees(
     all_q = sorted(set(qs) | set(sizes.values()) | {1})
     log(f"sweep: forward cost for q in {all_q} ({repeats} repeats)...")
     cost = forward_cost(model, all_q, repeats=repeats)
+    log("sweep: cost x one token: " + " ".join(f"q={q}:{cost[q] / cost[1]:.2f}" for q in all_q))
     measured: dict[str, dict[str, Any]] = {}
     for name in trees:
         log(f"sweep: MAT of tree {name} ({sizes[name]} tokens/forward) on {len(prompts)} prompts")
