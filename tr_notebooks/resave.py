@@ -9,6 +9,8 @@ Python as kernel, then cleans what it saves:
 - figures and widgets are dropped (plotly JSON, PNGs, HTML, widget views) together with the saved
   widget state: they are large, change with every plotly release and make diffs unreadable; they
   appear when you run the notebook;
+- the outputs of cells marked ``# NBVAL_IGNORE_OUTPUT`` are dropped: they hold timings and
+  figures, which depend on the machine and its load, and nbval does not compare them;
 - execution timing metadata is dropped.
 
 Run it after editing a notebook, then review ``git diff notebooks/`` and commit.
@@ -31,6 +33,9 @@ def clean(nb) -> None:
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         if cell.cell_type != "code":
+            continue
+        if "# NBVAL_IGNORE_OUTPUT" in cell.source:
+            cell.outputs = []
             continue
         kept = []
         for out in cell.get("outputs", []):
@@ -74,7 +79,16 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: all course notebooks")
+    parser.add_argument("--clean-only", action="store_true", help="clean, do not re-execute")
     args = parser.parse_args(argv)
+    if args.clean_only:
+        import nbformat
+
+        for path in args.notebooks or notebook_paths():
+            nb = nbformat.read(path, as_version=4)
+            clean(nb)
+            nbformat.write(nb, path)
+        return 0
     failed = []
     for path in args.notebooks or notebook_paths():
         print(f"executing {path} ...", flush=True)
