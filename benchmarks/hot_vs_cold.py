@@ -83,7 +83,8 @@ def main() -> None:
             totals[s]["steps"] += r.stats.steps
             totals[s]["wall"] += r.stats.wall_s
 
-    print(f"\n{'category':<10}" + "".join(f"{s + ' MAT':>12}" for s in STARTS) + f"{'hot/cold':>10}")
+    head = "".join(f"{s + ' MAT':>12}" for s in STARTS)
+    print(f"\n{'category':<10}" + head + f"{'hot/cold':>10}")
     for cat, d in per_cat.items():
         mat = {s: d[s][0] / d[s][1] for s in STARTS}
         print(f"{SHORT_NAMES.get(cat, cat):<10}" + "".join(f"{mat[s]:>12.2f}" for s in STARTS)
