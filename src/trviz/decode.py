@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 
@@ -95,7 +95,7 @@ def tr_step(model, cache, matrix: Matrix, root: torch.Tensor, prefix_len: int,
     # draft: fill the template breadth-first from the matrix (one gather per depth)
     tokens = draft(table, root, tt.parents, tt.ranks, tt.tree.layers)  # [S]
     if lookup is not None:
-        _override(tokens, *lookup)
+        _override(tokens, lookup)
     rows_before = table[tokens.clamp_min(0)] if snapshot else None  # [S, k], for the trace
     t1 = clock()
     # forward: root + tree in one target forward under tree attention
@@ -119,20 +119,27 @@ def tr_step(model, cache, matrix: Matrix, root: torch.Tensor, prefix_len: int,
     update(table, tokens, candidates, winners)
     t5 = clock()
     timings = dict(zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)))
-    copied = tuple(lookup[0][: len(lookup[1])].tolist()) if lookup is not None else ()
+    copied = lookup.nodes[: len(lookup.tokens)] if lookup is not None else ()  # host-side
     return StepTensors(tokens, argmax, candidates, winners, rows_before, best, path, host_tokens,
                        bonus, timings, copied)
 
 
-Lookup = tuple[torch.Tensor, list[int]]
+class Lookup(NamedTuple):
+    """A prompt-lookup draft for one step: the chain's node indices (on the device and on the
+    host, so recording needs no device read) and the copied tokens (may be empty)."""
+
+    chain: torch.Tensor
+    nodes: tuple[int, ...]
+    tokens: list[int]
 
 
-def _override(tokens: torch.Tensor, chain: torch.Tensor, copied: list[int]) -> None:
+def _override(tokens: torch.Tensor, lookup: Lookup) -> None:
     """Put prompt-lookup tokens on the chain; below a short match the chain is left empty."""
-    if copied:
-        m = len(copied)
-        tokens[chain[:m]] = torch.tensor(copied, dtype=tokens.dtype, device=tokens.device)
-        tokens[chain[m:]] = -1
+    if lookup.tokens:
+        m = len(lookup.tokens)
+        tokens[lookup.chain[:m]] = torch.tensor(lookup.tokens, dtype=tokens.dtype,
+                                                device=tokens.device)
+        tokens[lookup.chain[m:]] = -1
 
 
 def seed_matrix(table: torch.Tensor, ids: torch.Tensor, logits: torch.Tensor) -> None:
@@ -274,7 +281,7 @@ def generate(
     chain_t = torch.tensor(chain, dtype=torch.long, device=device)
     root, prefix_len, out, finish = prompt_t[-1], len(ids) - 1, [], None
     while finish is None:
-        lookup = (chain_t, index.continuation(len(chain))) if index is not None else None
+        lookup = None if index is None else Lookup(chain_t, chain, index.continuation(len(chain)))
         st = tr_step(model, cache, matrix, root, prefix_len, tt, kind, level == "full",
                      clock, lookup, sp, generator)
         committed, finish = _commit([st.host_tokens[i] for i in st.path[1:]] + [st.bonus], eos,

@@ -35,10 +35,6 @@ def check_cache(cache) -> None:
             )
 
 
-def cache_length(cache) -> int:
-    return cache.get_seq_length()
-
-
 def compact(cache, prefix_len: int, keep: torch.Tensor, n_keep: int, contiguous: bool) -> None:
     """Keep tree entries ``keep`` (tree-relative, ascending, root first) after ``prefix_len``.
 

@@ -55,9 +55,10 @@ class Matrix:
         return self.table.numel() * self.table.element_size()
 
     def written_rows(self) -> int:
-        return int((self.table[:, 0] != UNWRITTEN).sum()) if self.fill == UNWRITTEN else int(
-            (self.table != 0).any(1).sum()
-        )
+        """Rows holding candidates (a zero-filled paper matrix counts rows not all zero)."""
+        if self.fill == UNWRITTEN:
+            return int((self.table[:, 0] != UNWRITTEN).sum())
+        return int((self.table != 0).any(1).sum())
 
     @property
     def fill(self) -> int:

@@ -161,9 +161,6 @@ class Tree:
         has_child = set(self.parents[1:])
         return tuple(i for i in range(self.size) if i not in has_child)
 
-    def children(self, node: int) -> tuple[int, ...]:
-        return tuple(i for i in range(1, self.size) if self.parents[i] == node)
-
     def mask_rows(self) -> list[list[bool]]:
         """Tree attention ``[size, size]``: node i sees node j iff j is an ancestor of i (or i)."""
         rows = []
