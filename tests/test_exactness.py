@@ -7,7 +7,7 @@ cases), and on the real SmolLM2-135M-Instruct in fp32 (slow: 10 prompts x 3 tree
 from __future__ import annotations
 
 import pytest
-from conftest import TINY_ARCHS, TinyTokenizer, make_tiny
+from tiny_models import TINY_ARCHS, TinyTokenizer, make_tiny
 
 import trviz
 
@@ -57,8 +57,9 @@ def test_smollm_tr_equals_greedy_hot_and_cold(smollm, tree):
         chat = None if i != 7 else False  # one raw-text continuation prompt
         g = trviz.greedy(model, tok, p, max_new_tokens=40, chat=chat)
         cold = trviz.generate(model, tok, p, 40, config=cfg, chat=chat, record="none")
-        warm = trviz.generate(model, tok, p, 40, config=cfg, matrix=hot, chat=chat,
-                              record="summary")
+        warm = trviz.generate(
+            model, tok, p, 40, config=cfg, matrix=hot, chat=chat, record="summary"
+        )
         hot = warm.matrix
         assert cold.tokens == g.tokens, (tree, "cold", p)
         assert warm.tokens == g.tokens, (tree, "hot", p)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import TinyTokenizer, make_tiny
+from tiny_models import TinyTokenizer, make_tiny
 
 import trviz
 
@@ -11,8 +11,9 @@ PROMPT = [5, 17, 33, 5, 17, 60, 7, 5, 17]
 
 def _run(record, on_step=None, tree="2.2.2"):
     model, tok = make_tiny("llama", seed=3), TinyTokenizer()
-    return trviz.generate(model, tok, PROMPT, 40, config={"tree": tree}, record=record,
-                          on_step=on_step)
+    return trviz.generate(
+        model, tok, PROMPT, 40, config={"tree": tree}, record=record, on_step=on_step
+    )
 
 
 def test_recording_levels_never_change_tokens():

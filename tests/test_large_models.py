@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import TinyTokenizer, make_tiny
+from tiny_models import TinyTokenizer, make_tiny
 
 import trviz
 from trviz.errors import MatrixError

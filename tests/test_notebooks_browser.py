@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import TinyTokenizer, make_tiny
+from tiny_models import TinyTokenizer, make_tiny
 
 import trviz
 

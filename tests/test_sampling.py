@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 import torch
-from conftest import TinyTokenizer, make_tiny
+from tiny_models import TinyTokenizer, make_tiny
 
 import trviz
 import trviz.decode

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import TINY_ARCHS, TinyTokenizer, make_tiny
+from tiny_models import TINY_ARCHS, TinyTokenizer, make_tiny
 
 import trviz
 

@@ -78,8 +78,9 @@ class TRConfig:
             raise ConfigError(f"unknown config preset {name!r}; choose from {sorted(PRESETS)}")
         return cls(**{**PRESETS[name], **overrides})
 
-    def resolve_tree(self, device_type: str, dtype_name: str,
-                     model_name: str | None = None) -> Tree:
+    def resolve_tree(
+        self, device_type: str, dtype_name: str, model_name: str | None = None
+    ) -> Tree:
         """The concrete tree for a device (``"cpu"``/``"cuda"``) and dtype (``"float32"``...).
 
         For ``"auto"``: the tree ``trviz bench --sweep-trees`` measured best for this model,

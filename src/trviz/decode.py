@@ -80,10 +80,20 @@ class _Clock:
 # ----- one step ---------------------------------------------------------------------------------
 
 
-def tr_step(model, cache, matrix: Matrix, root: torch.Tensor, prefix_len: int,
-            tt: TreeTensors, kind: str, snapshot: bool, clock: _Clock,
-            lookup: Lookup | None = None, sampling: SamplingParams | None = None,
-            generator: torch.Generator | None = None) -> StepTensors:
+def tr_step(
+    model,
+    cache,
+    matrix: Matrix,
+    root: torch.Tensor,
+    prefix_len: int,
+    tt: TreeTensors,
+    kind: str,
+    snapshot: bool,
+    clock: _Clock,
+    lookup: Lookup | None = None,
+    sampling: SamplingParams | None = None,
+    generator: torch.Generator | None = None,
+) -> StepTensors:
     """One Token Recycling step; mutates ``cache`` and ``matrix`` in place.
 
     ``lookup`` (chain node indices, copied tokens) overrides a lookup branch's matrix drafts.
@@ -104,8 +114,9 @@ def tr_step(model, cache, matrix: Matrix, root: torch.Tensor, prefix_len: int,
     # verify: deepest node whose whole path matches the model's argmax; its argmax is the bonus
     # (sampling: one sample per node stands in for the argmax; only a first sibling is followed)
     argmax = choose(logits, sampling, generator)  # [S]
-    best_t = accept(tokens if sampling is None else first_siblings(tokens, tt.parents_ext),
-                    argmax, tt)
+    best_t = accept(
+        tokens if sampling is None else first_siblings(tokens, tt.parents_ext), argmax, tt
+    )
     host = torch.cat([best_t.view(1), argmax[best_t].view(1), tokens]).tolist()  # one sync
     best, bonus, host_tokens = host[0], host[1], host[2:]
     path = tt.tree.ancestors[best]
@@ -120,8 +131,19 @@ def tr_step(model, cache, matrix: Matrix, root: torch.Tensor, prefix_len: int,
     t5 = clock()
     timings = dict(zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)))
     copied = lookup.nodes[: len(lookup.tokens)] if lookup is not None else ()  # host-side
-    return StepTensors(tokens, argmax, candidates, winners, rows_before, best, path, host_tokens,
-                       bonus, timings, copied)
+    return StepTensors(
+        tokens,
+        argmax,
+        candidates,
+        winners,
+        rows_before,
+        best,
+        path,
+        host_tokens,
+        bonus,
+        timings,
+        copied,
+    )
 
 
 class Lookup(NamedTuple):
@@ -137,8 +159,9 @@ def _override(tokens: torch.Tensor, lookup: Lookup) -> None:
     """Put prompt-lookup tokens on the chain; below a short match the chain is left empty."""
     if lookup.tokens:
         m = len(lookup.tokens)
-        tokens[lookup.chain[:m]] = torch.tensor(lookup.tokens, dtype=tokens.dtype,
-                                                device=tokens.device)
+        tokens[lookup.chain[:m]] = torch.tensor(
+            lookup.tokens, dtype=tokens.dtype, device=tokens.device
+        )
         tokens[lookup.chain[m:]] = -1
 
 
@@ -163,8 +186,9 @@ def _commit(tokens: list[int], eos: frozenset[int], budget: int) -> tuple[list[i
 # ----- the loops --------------------------------------------------------------------------------
 
 
-def _prepare(model, tokenizer, prompt: Any, max_new_tokens: int, chat: bool | None,
-             tree_size: int) -> list[int]:
+def _prepare(
+    model, tokenizer, prompt: Any, max_new_tokens: int, chat: bool | None, tree_size: int
+) -> list[int]:
     if not isinstance(max_new_tokens, int) or max_new_tokens <= 0:
         raise ConfigError(f"max_new_tokens must be a positive int, got {max_new_tokens!r}")
     ids = encode_prompt(tokenizer, prompt, chat)
@@ -177,9 +201,17 @@ def _prepare(model, tokenizer, prompt: Any, max_new_tokens: int, chat: bool | No
     return ids
 
 
-def _finish(method: str, tokenizer, ids: list[int], out: list[int], stats: Stats, finish: str,
-            records: list[StepRecord] | None, meta: dict[str, Any],
-            **extra: Any) -> GenerationResult:
+def _finish(
+    method: str,
+    tokenizer,
+    ids: list[int],
+    out: list[int],
+    stats: Stats,
+    finish: str,
+    records: list[StepRecord] | None,
+    meta: dict[str, Any],
+    **extra: Any,
+) -> GenerationResult:
     text = tokenizer.decode(out, skip_special_tokens=True)
     trace = None
     if records is not None:
@@ -244,8 +276,9 @@ def generate(
     if on_step is not None and level == "none":
         level = "summary"
     device = model.device
-    tree = cfg.resolve_tree(device.type, str(model.dtype).removeprefix("torch."),
-                            model.name_or_path)
+    tree = cfg.resolve_tree(
+        device.type, str(model.dtype).removeprefix("torch."), model.name_or_path
+    )
     chain: tuple[int, ...] = ()
     if cfg.lookup:
         tree, chain = with_lookup_branch(tree, cfg.lookup, cfg.k)
@@ -254,13 +287,17 @@ def generate(
     vocab = model.get_output_embeddings().weight.shape[0]
     fp = tokenizer_fingerprint(tokenizer, vocab)
     if matrix is None:
-        matrix = new_matrix(vocab, cfg.k, fill=-1 if cfg.dedupe else 0, device=device,
-                            fingerprint=fp)
+        matrix = new_matrix(
+            vocab, cfg.k, fill=-1 if cfg.dedupe else 0, device=device, fingerprint=fp
+        )
     else:
         check_matrix(matrix, vocab, cfg.k, fp)
         matrix = matrix.clone()
-    for key, value in (("model", model.name_or_path or type(model).__name__), ("k", cfg.k),
-                       ("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))):
+    for key, value in (
+        ("model", model.name_or_path or type(model).__name__),
+        ("k", cfg.k),
+        ("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
+    ):
         matrix.meta.setdefault(key, value)  # what a saved matrix says about where it came from
     table = matrix.table
     tt, kind = TreeTensors.build(tree, device), mask_kind(model)
@@ -275,17 +312,31 @@ def generate(
     logits = prefill(model, cache, prompt_t[:-1], all_logits=cfg.seed_from_prompt)
     if logits is not None:
         seed_matrix(table, prompt_t[:-1], logits)
-    stats = Stats(prompt_tokens=len(ids), prefill_s=clock() - t_start,
-                  phase_s=dict.fromkeys(PHASES, 0.0))
+    stats = Stats(
+        prompt_tokens=len(ids), prefill_s=clock() - t_start, phase_s=dict.fromkeys(PHASES, 0.0)
+    )
     index = NgramIndex(ids, cfg.lookup_ngram) if chain else None
     chain_t = torch.tensor(chain, dtype=torch.long, device=device)
     root, prefix_len, out, finish = prompt_t[-1], len(ids) - 1, [], None
     while finish is None:
         lookup = None if index is None else Lookup(chain_t, chain, index.continuation(len(chain)))
-        st = tr_step(model, cache, matrix, root, prefix_len, tt, kind, level == "full",
-                     clock, lookup, sp, generator)
-        committed, finish = _commit([st.host_tokens[i] for i in st.path[1:]] + [st.bonus], eos,
-                                    max_new_tokens - len(out))
+        st = tr_step(
+            model,
+            cache,
+            matrix,
+            root,
+            prefix_len,
+            tt,
+            kind,
+            level == "full",
+            clock,
+            lookup,
+            sp,
+            generator,
+        )
+        committed, finish = _commit(
+            [st.host_tokens[i] for i in st.path[1:]] + [st.bonus], eos, max_new_tokens - len(out)
+        )
         out += committed
         if index is not None:
             index.extend(committed)
@@ -302,10 +353,19 @@ def generate(
     stats.wall_s = clock() - t_start
     stats.new_tokens = len(out)
     matrix.steps_seen += stats.steps
-    meta = _run_meta(model, "tr", prompt, fp, config=cfg.to_dict(), tree=tree.to_dict(),
-                     record=level, sampling=sp and sp.to_dict())
-    return _finish("tr", tokenizer, ids, out, stats, finish, records, meta, matrix=matrix,
-                   config=cfg)
+    meta = _run_meta(
+        model,
+        "tr",
+        prompt,
+        fp,
+        config=cfg.to_dict(),
+        tree=tree.to_dict(),
+        record=level,
+        sampling=sp and sp.to_dict(),
+    )
+    return _finish(
+        "tr", tokenizer, ids, out, stats, finish, records, meta, matrix=matrix, config=cfg
+    )
 
 
 @torch.inference_mode()
@@ -350,8 +410,9 @@ def greedy(
         committed, finish = _commit([tok], eos, max_new_tokens - len(out))
         out += committed
         if records is not None:
-            rec = StepRecord(stats.steps, int(root), len(ids) - 1 + stats.steps, (), tok,
-                             tuple(committed), {})
+            rec = StepRecord(
+                stats.steps, int(root), len(ids) - 1 + stats.steps, (), tok, tuple(committed), {}
+            )
             records.append(rec)
             if on_step is not None:
                 on_step(rec)
@@ -364,8 +425,14 @@ def greedy(
 
 
 @torch.inference_mode()
-def hf_generate(model, tokenizer, prompt: Any, max_new_tokens: int = 128,
-                chat: bool | None = None, **generate_kwargs: Any) -> GenerationResult:
+def hf_generate(
+    model,
+    tokenizer,
+    prompt: Any,
+    max_new_tokens: int = 128,
+    chat: bool | None = None,
+    **generate_kwargs: Any,
+) -> GenerationResult:
     """Hugging Face ``model.generate`` greedy search, timed and shaped like :func:`greedy`.
 
     Extra keyword arguments go to ``generate`` (e.g. ``prompt_lookup_num_tokens=10``).
@@ -388,7 +455,7 @@ def hf_generate(model, tokenizer, prompt: Any, max_new_tokens: int = 128,
         **generate_kwargs,
     )
     wall = clock() - t_start
-    out = seq[0, len(ids):].tolist()
+    out = seq[0, len(ids) :].tolist()
     out, finish = _commit(out, frozenset(eos), max_new_tokens)
     stats = Stats(new_tokens=len(out), steps=0, prompt_tokens=len(ids), wall_s=wall)
     return _finish("hf", tokenizer, ids, out, stats, finish or "length", None, {})

@@ -20,8 +20,12 @@ def register(sub) -> None:
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--config", default="default", help="TR config preset: default or paper")
     p.add_argument("--max-new-tokens", type=int, default=128)
-    p.add_argument("--trace", type=Path, default=Path("runs/demo-trace.json"),
-                   help="where to save the last prompt's trace")
+    p.add_argument(
+        "--trace",
+        type=Path,
+        default=Path("runs/demo-trace.json"),
+        help="where to save the last prompt's trace",
+    )
     p.set_defaults(func=run)
 
 
@@ -48,8 +52,10 @@ def run(args: argparse.Namespace) -> int:
         rows.append((name, r, g))
     _print_table(rows)
     path = last.trace.save(args.trace)
-    print(f"\ntrace of the {list(DEMO_PROMPTS)[-1]!r} prompt saved to {path} "
-          f"({len(last.trace)} steps); replay it with trviz.load_trace({str(path)!r})")
+    print(
+        f"\ntrace of the {list(DEMO_PROMPTS)[-1]!r} prompt saved to {path} "
+        f"({len(last.trace)} steps); replay it with trviz.load_trace({str(path)!r})"
+    )
     print(f"\n--- TR output ({list(DEMO_PROMPTS)[-1]}) ---\n{last.text}")
     mismatched = [name for name, r, g in rows if r.tokens != g.tokens]
     if mismatched and args.dtype in ("float32", "fp32"):
@@ -59,25 +65,54 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_table(rows) -> None:
-    head = ("prompt", "new tok", "forwards", "MAT", "greedy tok/s", "TR tok/s", "speedup",
-            "identical")
+    head = (
+        "prompt",
+        "new tok",
+        "forwards",
+        "MAT",
+        "greedy tok/s",
+        "TR tok/s",
+        "speedup",
+        "identical",
+    )
     lines = [head]
     tot_g = tot_r = tot_new = tot_steps = 0.0
     for name, r, g in rows:
-        lines.append((name, r.stats.new_tokens, r.stats.steps, f"{r.stats.mat:.2f}",
-                      f"{g.stats.tokens_per_s:.1f}", f"{r.stats.tokens_per_s:.1f}",
-                      f"{r.stats.tokens_per_s / g.stats.tokens_per_s:.2f}x",
-                      "yes" if r.tokens == g.tokens else "NO"))
+        lines.append(
+            (
+                name,
+                r.stats.new_tokens,
+                r.stats.steps,
+                f"{r.stats.mat:.2f}",
+                f"{g.stats.tokens_per_s:.1f}",
+                f"{r.stats.tokens_per_s:.1f}",
+                f"{r.stats.tokens_per_s / g.stats.tokens_per_s:.2f}x",
+                "yes" if r.tokens == g.tokens else "NO",
+            )
+        )
         tot_g += g.stats.wall_s
         tot_r += r.stats.wall_s
         tot_new += r.stats.new_tokens
         tot_steps += r.stats.steps
-    lines.append(("overall", int(tot_new), int(tot_steps), f"{tot_new / tot_steps:.2f}",
-                  f"{tot_new / tot_g:.1f}", f"{tot_new / tot_r:.1f}", f"{tot_g / tot_r:.2f}x",
-                  "yes" if all(r.tokens == g.tokens for _, r, g in rows) else "NO"))
+    lines.append(
+        (
+            "overall",
+            int(tot_new),
+            int(tot_steps),
+            f"{tot_new / tot_steps:.2f}",
+            f"{tot_new / tot_g:.1f}",
+            f"{tot_new / tot_r:.1f}",
+            f"{tot_g / tot_r:.2f}x",
+            "yes" if all(r.tokens == g.tokens for _, r, g in rows) else "NO",
+        )
+    )
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
     for j, line in enumerate(lines):
-        print("  ".join(str(c).rjust(w) if i else str(c).ljust(w)
-                        for i, (c, w) in enumerate(zip(line, widths))))
+        print(
+            "  ".join(
+                str(c).rjust(w) if i else str(c).ljust(w)
+                for i, (c, w) in enumerate(zip(line, widths))
+            )
+        )
         if j == 0 or j == len(lines) - 2:
             print("  ".join("-" * w for w in widths))

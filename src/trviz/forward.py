@@ -21,8 +21,9 @@ def forward_one(model, cache, token: torch.Tensor) -> torch.Tensor:
     return model(input_ids=token.view(1, 1), cache=cache, use_cache=True).logits[0, -1]
 
 
-def forward_tree(model, cache, tokens: torch.Tensor, tt: TreeTensors, prefix_len: int,
-                 mask_kind: str) -> torch.Tensor:
+def forward_tree(
+    model, cache, tokens: torch.Tensor, tt: TreeTensors, prefix_len: int, mask_kind: str
+) -> torch.Tensor:
     """Logits ``[S, V]`` for root + drafted nodes under tree attention.
 
     Unwritten draft slots (``-1``) are fed as token 0: verification can never accept them.

@@ -34,7 +34,7 @@ class NgramIndex:
             self.tokens.append(t)
             end = len(self.tokens)
             self._pending = {
-                tuple(self.tokens[end - n:end]): end
+                tuple(self.tokens[end - n : end]): end
                 for n in range(self.min_n, self.max_n + 1)
                 if end >= n
             }
@@ -45,7 +45,7 @@ class NgramIndex:
         for n in range(self.max_n, self.min_n - 1, -1):
             if end < n:
                 continue
-            pos = self._last.get(tuple(self.tokens[end - n:end]))
+            pos = self._last.get(tuple(self.tokens[end - n : end]))
             if pos is not None:
-                return self.tokens[pos:pos + length]
+                return self.tokens[pos : pos + length]
         return []

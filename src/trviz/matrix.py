@@ -158,8 +158,13 @@ def vocab_fingerprint(vocab: dict[str, int], vocab_size: int) -> str:
 # ----- the two verbs ----------------------------------------------------------------------------
 
 
-def draft(table: torch.Tensor, root: torch.Tensor, parents: torch.Tensor, ranks: torch.Tensor,
-          layers: tuple[tuple[int, int], ...]) -> torch.Tensor:
+def draft(
+    table: torch.Tensor,
+    root: torch.Tensor,
+    parents: torch.Tensor,
+    ranks: torch.Tensor,
+    layers: tuple[tuple[int, int], ...],
+) -> torch.Tensor:
     """Fill a tree template breadth-first: one gather per depth level.
 
     table ``[V, k]``, root ``[]`` (token id), parents/ranks ``[S]`` (root at 0).
@@ -176,8 +181,9 @@ def draft(table: torch.Tensor, root: torch.Tensor, parents: torch.Tensor, ranks:
     return tokens
 
 
-def update(table: torch.Tensor, tokens: torch.Tensor, candidates: torch.Tensor,
-           winners: torch.Tensor) -> None:
+def update(
+    table: torch.Tensor, tokens: torch.Tensor, candidates: torch.Tensor, winners: torch.Tensor
+) -> None:
     """Recycle: ``table[tokens[w]] = candidates[w]`` for every winning node ``w``.
 
     tokens ``[S]``, candidates ``[S, k]`` (top-k ids of each node's logits), winners ``[S]`` bool
@@ -186,8 +192,9 @@ def update(table: torch.Tensor, tokens: torch.Tensor, candidates: torch.Tensor,
     table[tokens[winners]] = candidates[winners].to(table.dtype)
 
 
-def write_winners(tokens: torch.Tensor, on_path: torch.Tensor,
-                  depths: torch.Tensor) -> torch.Tensor:
+def write_winners(
+    tokens: torch.Tensor, on_path: torch.Tensor, depths: torch.Tensor
+) -> torch.Tensor:
     """Which node writes each distinct token's row (rule in the module docstring). ``[S]`` bool."""
     s = tokens.shape[0]
     order = torch.arange(s, device=tokens.device, dtype=torch.float32)
@@ -195,4 +202,3 @@ def write_winners(tokens: torch.Tensor, on_path: torch.Tensor,
     same = tokens[:, None] == tokens[None, :]
     best = torch.where(same, key[None, :], torch.inf).amin(1)
     return (key == best) & (tokens >= 0)
-

@@ -38,8 +38,9 @@ def check_level(level: str) -> str:
     return level
 
 
-def step_record(level: str, step: int, cache_len: int, tree: Tree, st: StepTensors,
-                committed: list[int]) -> StepRecord:
+def step_record(
+    level: str, step: int, cache_len: int, tree: Tree, st: StepTensors, committed: list[int]
+) -> StepRecord:
     """A summary or full record of one step (``level`` is ``"summary"`` or ``"full"``)."""
     base = dict(
         step=step,

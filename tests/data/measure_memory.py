@@ -43,7 +43,7 @@ def tiny_model():
     from transformers import LlamaConfig, LlamaForCausalLM
 
     sys.path.insert(0, str(Path(__file__).parent.parent))
-    from conftest import TinyTokenizer
+    from tiny_models import TinyTokenizer
 
     torch.manual_seed(0)
     vocab = 49152
