@@ -276,3 +276,24 @@ def test_smollm_every_method_matches_greedy_fp32(smollm):
     assert len(r.per_prompt) == 3
     assert r.failures == [] and r.mismatches == []
     assert r.summary["tr-paper"]["mat"] > 1.0  # hot start: drafts get accepted on real text
+
+
+ABLATIONS = ("tr-paper-dedupe", "tr-paper-lookup", "tr-nolookup", "tr-paper-small")
+
+
+def test_drafter_ablations_are_exact_and_sized_like_their_reference(tiny):
+    r = run_bench(tiny, TinyTokenizer(), QS, max_new_tokens=12, methods=["ar", "tr", *ABLATIONS],
+                  warmup_prompts=WARM, progress=False)  # fmt: skip
+    info = r.meta["method_info"]
+    assert r.failures == [] and all(r.summary[m]["exact_fraction"] == 1.0 for m in ABLATIONS)
+    # Same verification cost as `tr` (tr-8 + a 5-node lookup chain on a CPU in fp32: 14 tokens).
+    assert info["tr"]["tree"] == "tr-8+lookup5" and info["tr"]["tree_size"] == 14
+    for name in ("tr-nolookup", "tr-paper-small"):
+        assert info[name]["tree"] == "auto-13" and info[name]["tree_size"] == 14, name
+    assert info["tr-paper-small"]["config"]["dedupe"] is False
+    assert info["tr-nolookup"]["config"]["dedupe"] is True
+    assert info["tr-nolookup"]["config"]["lookup"] == 0
+    # The paper tree's root uses all 8 ranks: the lookup chain replaces the rank-7 subtree.
+    assert info["tr-paper-lookup"]["tree"] == "2.2.2+lookup5"
+    assert info["tr-paper-lookup"]["tree_size"] == 84
+    assert info["tr-paper-dedupe"]["config"]["dedupe"] is True

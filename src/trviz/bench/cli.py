@@ -88,7 +88,7 @@ def register(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.list_methods:
         for name, m in METHODS.items():
-            print(f"{name:10s} {m.description}")
+            print(f"{name:16s} {m.description}")
         return 0
     import trviz
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from trviz.config import TRConfig
 from trviz.errors import ConfigError
+from trviz.trees import DEFAULT_RATES, Tree, with_lookup_branch
 
 START_MODES = ("hot", "cold", "seeded")
 
@@ -114,12 +115,21 @@ def pld(model, tokenizer, prompt: Any, max_new_tokens: int, state: MethodState):
     )
 
 
-def tr_method(preset: str, overridable: bool = False, **fields: Any) -> MethodFn:
+def tr_method(
+    preset: str, overridable: bool = False, size_of: str | None = None, **fields: Any
+) -> MethodFn:
     """A Token Recycling method from a config preset plus fixed ``fields``; with
-    ``overridable`` the state's ``tree``/``k`` (``--tree``, ``--k``) replace the preset's."""
+    ``overridable`` the state's ``tree``/``k`` (``--tree``, ``--k``) replace the preset's.
 
-    def config(state: MethodState) -> TRConfig:
+    ``size_of="default"`` gives the method a tree shaped from ``DEFAULT_RATES`` with as many
+    tokens per forward as the default config verifies on this model/device/dtype (lookup branch
+    included): the drafter ablations compare drafters at the same verification cost.
+    """
+
+    def config(model, state: MethodState) -> TRConfig:
         changes = dict(fields)
+        if size_of is not None:
+            changes["tree"] = _same_size_tree(model, size_of)
         if overridable and state.tree is not None:
             changes["tree"] = state.tree
         if overridable and state.k is not None:
@@ -137,13 +147,13 @@ def tr_method(preset: str, overridable: bool = False, **fields: Any) -> MethodFn
             tokenizer,
             prompt,
             max_new_tokens,
-            config=config(state),
+            config=config(model, state),
             matrix=matrix,
             record="none",
         )
 
     def describe(model, state: MethodState) -> dict[str, Any]:
-        cfg = config(state)
+        cfg = config(model, state)
         tree = cfg.resolve_tree(
             model.device.type,
             str(model.dtype).removeprefix("torch."),
@@ -151,13 +161,27 @@ def tr_method(preset: str, overridable: bool = False, **fields: Any) -> MethodFn
         )
         return {
             "config": cfg.to_dict() | {"tree": tree.name},
-            "tree": tree.name,
-            "tree_size": tree.size,
+            "tree": tree.name if not cfg.lookup else f"{tree.name}+lookup{cfg.lookup}",
+            "tree_size": _tokens_per_forward(cfg, model),
             "start": state.start,
         }
 
     fn.describe = describe  # type: ignore[attr-defined]
     return fn
+
+
+def _tokens_per_forward(cfg: TRConfig, model) -> int:
+    tree = cfg.resolve_tree(
+        model.device.type, str(model.dtype).removeprefix("torch."), model_name=model.name_or_path
+    )
+    if cfg.lookup:
+        tree, _ = with_lookup_branch(tree, cfg.lookup, cfg.k)
+    return tree.size
+
+
+def _same_size_tree(model, preset: str) -> Tree:
+    n = _tokens_per_forward(TRConfig.preset(preset), model) - 1
+    return Tree.from_acceptance(DEFAULT_RATES, n, name=f"auto-{n}")
 
 
 register_method("ar", ar, "plain greedy decoding on trviz's engine (the baseline)")
@@ -172,4 +196,28 @@ register_method(
     "tr-paper",
     tr_method("paper"),
     "Token Recycling, the paper's config (80-node 2.2.2 tree, k=8, no de-dup)",
+)
+
+# Drafter ablations (issue 6): each of the default config's drafter options measured against
+# the paper's drafter at the same number of tokens per forward. Not in the default method list:
+# `trviz bench --methods ar tr tr-paper tr-paper-dedupe tr-paper-lookup tr-nolookup tr-paper-small`.
+register_method(
+    "tr-paper-dedupe",
+    tr_method("paper", dedupe=True),
+    "the paper's config plus de-duplication (unwritten rows never drafted); 81 tokens/forward",
+)
+register_method(
+    "tr-paper-lookup",
+    tr_method("paper", dedupe=True, lookup=5),
+    "the paper's tree with de-duplication and a 5-node prompt-lookup branch in its last-rank slot",
+)
+register_method(
+    "tr-nolookup",
+    tr_method("default", size_of="default", lookup=0),
+    "the default config without its lookup branch, on a rate-shaped tree as large as tr's",
+)
+register_method(
+    "tr-paper-small",
+    tr_method("paper", size_of="default"),
+    "the paper's drafter (zero fill, no de-dup, no lookup) on a rate-shaped tree as large as tr's",
 )
