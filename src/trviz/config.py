@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from trviz.errors import ConfigError
+from trviz.sweep_cache import swept_tree
 from trviz.trees import Tree, check_fits, get_tree
 
 PAPER: dict[str, Any] = {"name": "paper", "tree": "2.2.2", "k": 8, "dedupe": False}
@@ -88,8 +89,6 @@ class TRConfig:
         """
         if isinstance(self.tree, Tree):
             return self.tree
-        from trviz.bench.sweep_cache import swept_tree  # stdlib-only reader of the cached sweep
-
         swept = swept_tree(model_name, device_type, dtype_name)
         name = swept or AUTO_TREES.get((device_type, dtype_name), "tr-24")
         tree = get_tree(name)

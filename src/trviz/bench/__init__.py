@@ -3,8 +3,8 @@
 Modules: ``suite`` (built-in offline prompts, JSONL prompt files), ``methods`` (registry of
 named decoding methods), ``runner`` (the interleaved, Ctrl-C-safe protocol), ``result``
 (:class:`BenchResult`, aggregation and JSON; stdlib only), ``report`` (terminal/Markdown tables,
-plotly figures), ``sweep`` (forward cost curve, break-even MAT and tree choice), ``sweep_cache``
-(where the sweep is kept; read by ``TRConfig(tree="auto")``), ``cli`` (the subcommand).
+plotly figures), ``sweep`` (forward cost curve, break-even MAT and tree choice; kept by
+:mod:`trviz.sweep_cache`, which ``TRConfig(tree="auto")`` reads), ``cli`` (the subcommand).
 
 Python API::
 

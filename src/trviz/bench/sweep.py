@@ -9,7 +9,7 @@ greedy commits one token per one-token forward. So a tree pays on this device if
 cache) and each tree's MAT and per-step overhead (draft, verify, compact, update) on a few prompts
 with a hot start, then predicts each tree's speedup as ``MAT / break-even`` and picks the best.
 MAT does not depend on timing, so only the cost curve is noisy. The result is cached per
-model/device/dtype (:mod:`trviz.bench.sweep_cache`) and ``TRConfig(tree="auto")`` uses it.
+model/device/dtype (:mod:`trviz.sweep_cache`) and ``TRConfig(tree="auto")`` uses it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from trviz.bench.suite import WARMUP_PROMPTS, builtin_suite
-from trviz.bench.sweep_cache import save_sweep
+from trviz.sweep_cache import save_sweep
 from trviz.config import TRConfig
 from trviz.forward import prefill
 from trviz.kv import crop, new_cache

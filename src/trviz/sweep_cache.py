@@ -1,5 +1,8 @@
 """Where ``trviz bench --sweep-trees`` keeps its measurement, and the tree it chose. Stdlib only.
 
+It lives below both :mod:`trviz.config` (which reads the chosen tree) and :mod:`trviz.bench`
+(which writes it), so the decoder's configuration never imports the benchmark package.
+
 One JSON file per (model, device type, dtype) under ``trviz.model.cache_root()/sweeps``. The
 default configuration (``TRConfig(tree="auto")``) reads the chosen tree from here through
 :func:`swept_tree`; delete the file (or pass an explicit tree) to go back to the static table
