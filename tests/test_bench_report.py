@@ -11,9 +11,9 @@ from tiny_models import TinyTokenizer, make_tiny
 from trviz.bench import report
 from trviz.bench.result import BenchResult
 from trviz.bench.sweep import choose_tree, forward_cost, sweep_trees
-from trviz.sweep_cache import load_sweep, save_sweep, sweep_key, swept_tree
 from trviz.cli import build_parser
 from trviz.config import AUTO_TREES, TRConfig
+from trviz.sweep_cache import load_sweep, save_sweep, sweep_key, swept_tree
 
 
 def _rec(qid, cat, tokens, walls, forwards, exact=None):

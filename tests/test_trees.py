@@ -98,3 +98,14 @@ def test_get_tree_and_round_trip():
     assert Tree.from_dict(t.to_dict()) == t
     with pytest.raises(TemplateError, match="unknown tree"):
         get_tree("nope")
+
+
+def test_auto_n_names_any_rate_shaped_size():
+    t = get_tree("auto-13")
+    assert t.n_nodes == 13 and t.name == "auto-13"
+    assert set(get_tree("tr-12").paths) < set(t.paths)
+    assert get_tree("auto-8").paths == get_tree("tr-8").paths
+    with pytest.raises(TemplateError, match="auto-N"):
+        get_tree("auto-x")
+    with pytest.raises(TemplateError, match="1..4096"):
+        get_tree("auto-0")

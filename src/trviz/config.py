@@ -14,7 +14,7 @@ from typing import Any
 
 from trviz.errors import ConfigError
 from trviz.sweep_cache import swept_tree
-from trviz.trees import Tree, check_fits, get_tree
+from trviz.trees import Tree, check_fits, get_tree, with_lookup_branch
 
 PAPER: dict[str, Any] = {"name": "paper", "tree": "2.2.2", "k": 8, "dedupe": False}
 DEFAULT: dict[str, Any] = {"name": "default", "tree": "auto", "k": 8, "dedupe": True, "lookup": 5}
@@ -94,6 +94,19 @@ class TRConfig:
         tree = get_tree(name)
         check_fits(tree, self.k)
         return tree
+
+    def step_tree(self, model) -> tuple[Tree, tuple[int, ...]]:
+        """The tree one step verifies on ``model`` (its device, dtype and name decide ``"auto"``),
+        with the prompt-lookup branch when ``lookup`` is on, and that branch's node indices
+        (root-side first; empty without lookup). ``tree.size`` is the tokens per forward."""
+        tree = self.resolve_tree(
+            model.device.type, str(model.dtype).removeprefix("torch."), model.name_or_path
+        )
+        if not self.lookup:
+            return tree, ()
+        tree, chain = with_lookup_branch(tree, self.lookup, self.k)
+        check_fits(tree, self.k)
+        return tree, chain
 
     def with_(self, **changes: Any) -> TRConfig:
         return replace(self, **changes)

@@ -34,7 +34,6 @@ from trviz.recording import StepTensors, check_level, step_record, trace_token_i
 from trviz.sampling import SamplingParams, choose, first_siblings, make_generator, sampling_params
 from trviz.trace import StepRecord, Trace
 from trviz.tree_attention import TreeTensors, mask_kind
-from trviz.trees import check_fits, with_lookup_branch
 from trviz.verify import accept
 
 StepHook = Callable[[StepRecord], None]
@@ -276,13 +275,7 @@ def generate(
     if on_step is not None and level == "none":
         level = "summary"
     device = model.device
-    tree = cfg.resolve_tree(
-        device.type, str(model.dtype).removeprefix("torch."), model.name_or_path
-    )
-    chain: tuple[int, ...] = ()
-    if cfg.lookup:
-        tree, chain = with_lookup_branch(tree, cfg.lookup, cfg.k)
-        check_fits(tree, cfg.k)
+    tree, chain = cfg.step_tree(model)
     ids = _prepare(model, tokenizer, prompt, max_new_tokens, chat, tree.size)
     vocab = model.get_output_embeddings().weight.shape[0]
     fp = tokenizer_fingerprint(tokenizer, vocab)

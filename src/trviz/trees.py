@@ -15,6 +15,7 @@ Stdlib only: no torch here.
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -248,13 +249,19 @@ PRESETS: dict[str, Tree] = _build_presets()
 
 
 def get_tree(spec: str | Tree | Iterable[Sequence[int]]) -> Tree:
-    """Resolve a preset name, a :class:`Tree`, or a list of paths into a :class:`Tree`."""
+    """A preset name, ``"auto-N"``, a :class:`Tree` or a list of paths, as a :class:`Tree`."""
     if isinstance(spec, Tree):
         return spec
     if isinstance(spec, str):
         if spec in PRESETS:
             return PRESETS[spec]
-        raise TemplateError(f"unknown tree {spec!r}; presets: {', '.join(PRESETS)}")
+        shaped = re.fullmatch(r"auto-(\d+)", spec)
+        if shaped:  # any size, shaped like the tr-N presets
+            return Tree.from_acceptance(DEFAULT_RATES, int(shaped[1]), name=spec)
+        raise TemplateError(
+            f"unknown tree {spec!r}; presets: {', '.join(PRESETS)}, or auto-N (N drafted nodes "
+            "shaped from measured per-rank acceptance rates)"
+        )
     return Tree.from_paths(spec)
 
 

@@ -33,7 +33,7 @@ from typing import Any
 
 from trviz.config import TRConfig
 from trviz.errors import ConfigError
-from trviz.trees import DEFAULT_RATES, Tree, with_lookup_branch
+from trviz.trees import Tree, get_tree
 
 START_MODES = ("hot", "cold", "seeded")
 
@@ -162,7 +162,7 @@ def tr_method(
         return {
             "config": cfg.to_dict() | {"tree": tree.name},
             "tree": tree.name if not cfg.lookup else f"{tree.name}+lookup{cfg.lookup}",
-            "tree_size": _tokens_per_forward(cfg, model),
+            "tree_size": cfg.step_tree(model)[0].size,
             "start": state.start,
         }
 
@@ -170,18 +170,8 @@ def tr_method(
     return fn
 
 
-def _tokens_per_forward(cfg: TRConfig, model) -> int:
-    tree = cfg.resolve_tree(
-        model.device.type, str(model.dtype).removeprefix("torch."), model_name=model.name_or_path
-    )
-    if cfg.lookup:
-        tree, _ = with_lookup_branch(tree, cfg.lookup, cfg.k)
-    return tree.size
-
-
 def _same_size_tree(model, preset: str) -> Tree:
-    n = _tokens_per_forward(TRConfig.preset(preset), model) - 1
-    return Tree.from_acceptance(DEFAULT_RATES, n, name=f"auto-{n}")
+    return get_tree(f"auto-{TRConfig.preset(preset).step_tree(model)[0].n_nodes}")
 
 
 register_method("ar", ar, "plain greedy decoding on trviz's engine (the baseline)")

@@ -285,6 +285,14 @@ def sweep_text(sweep: dict[str, Any]) -> str:
             f"forward cost over q new tokens (one token = {base * 1e3:.1f} ms): {curve}",
             "",
             _aligned(head, rows),
+            *(
+                [
+                    f"(each tree as the default config drafts it: plus a {sweep['lookup']}-node "
+                    "prompt-lookup branch, counted in tokens/forward)"
+                ]
+                if sweep.get("lookup")
+                else []
+            ),  # fmt: skip
             "",
             f"best tree on this device: {sweep['best_tree']} (the default config's "
             "tree='auto' uses it once this sweep is cached)",

@@ -22,11 +22,10 @@ from typing import Any
 import torch
 
 from trviz.bench.suite import WARMUP_PROMPTS, builtin_suite
-from trviz.sweep_cache import save_sweep
 from trviz.config import TRConfig
 from trviz.forward import prefill
 from trviz.kv import crop, new_cache
-from trviz.trees import get_tree
+from trviz.sweep_cache import save_sweep
 
 SWEEP_TREES = ("chain-4", "tr-8", "tr-12", "tr-16", "tr-24", "tr-32", "tr-40", "2.2.2")
 SWEEP_Q = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128)
@@ -130,7 +129,8 @@ def sweep_trees(
     ``best_tree``, and the model/device/dtype/threads it was measured on.
     """
     prompts = default_prompts() if prompts is None else list(prompts)
-    sizes = {name: get_tree(name).size for name in trees}
+    # Tokens per forward as the default config drafts each tree (its lookup branch included).
+    sizes = {name: TRConfig.preset("default", tree=name).step_tree(model)[0].size for name in trees}
     all_q = sorted(set(qs) | set(sizes.values()) | {1})
     log(f"sweep: forward cost for q in {all_q} ({repeats} repeats)...")
     cost = forward_cost(model, all_q, repeats=repeats)
@@ -148,6 +148,7 @@ def sweep_trees(
         "model": model.name_or_path or type(model).__name__, "device": str(model.device),
         "dtype": dtype, "threads": torch.get_num_threads(), "prefix_len": 256,
         "max_new_tokens": max_new_tokens, "prompts": len(prompts),
+        "lookup": TRConfig.preset("default").lookup,
         "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "cost_s": {str(q): s for q, s in cost.items()}, "trees": measured, "best_tree": best,
     }  # fmt: skip
