@@ -36,7 +36,7 @@ def run(method: str, model, tok, prompt: str, max_new: int, matrix, cfg, **sampl
 def bench_dtype(dtype: str, args) -> list[tuple]:
     model, tok = trviz.load_model(dtype=dtype, device="cpu")
     cfg = trviz.TRConfig.preset("default", **({"tree": args.tree} if args.tree else {}))
-    tree = cfg.resolve_tree("cpu", dtype, model.name_or_path)
+    tree = cfg.step_tree(model)[0]  # the lookup branch included
     matrix = None
     for prompt in WARMUP_PROMPTS:
         matrix = trviz.generate(model, tok, prompt, args.max_new_tokens, cfg, matrix,

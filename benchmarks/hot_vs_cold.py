@@ -56,7 +56,7 @@ def main() -> None:
     build_hot_file(model, tok, args.config, args.max_new_tokens, path)
     vocab = model.get_output_embeddings().weight.shape[0]
     hot = load_matrix(path, fingerprint=tokenizer_fingerprint(tok, vocab))
-    tree = trviz.TRConfig.preset(args.config).resolve_tree("cpu", args.dtype, model.name_or_path)
+    tree = trviz.TRConfig.preset(args.config).step_tree(model)[0]  # lookup branch included
     print(f"model {model.name_or_path} {args.dtype}, config {args.config}, tree {tree.name} "
           f"({tree.size} tokens/forward), {args.max_new_tokens} new tokens")
     print(f"hot matrix: {path} ({hot.written_rows()} rows written, steps_seen {hot.steps_seen}, "

@@ -143,7 +143,9 @@ def test_forward_cost_and_sweep_on_tiny_model(cache_dir):
     data = sweep_trees(model, TinyTokenizer(), trees=("chain-4", "tr-8"), prompts=["t5 t6 t7 t5"],
                        warmup=["t3 t4"], max_new_tokens=8, qs=(1, 2), repeats=1,
                        log=lambda s: None)  # fmt: skip
-    assert set(data["cost_s"]) == {"1", "2", "5", "9"}  # q grid + the trees' sizes
+    # q grid + the tokens per forward the default config verifies: tree + 5-node lookup branch
+    assert set(data["cost_s"]) == {"1", "2", "10", "14"}
+    assert data["trees"]["tr-8"]["size"] == 14 and data["lookup"] == 5
     assert data["best_tree"] in ("chain-4", "tr-8")
     for t in data["trees"].values():
         assert t["mat"] >= 1.0 and t["break_even_mat"] > 0 and t["steps"] >= 1

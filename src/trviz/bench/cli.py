@@ -44,7 +44,7 @@ def register(sub) -> None:
         "--max-new-tokens",
         type=int,
         default=None,
-        help="new tokens per answer (default 128; 64 for --sweep-trees)",
+        help="new tokens per answer (default 128)",
     )
     p.add_argument("--model", default=None, help="HF id or local folder (default: SmolLM2-135M)")
     p.add_argument("--dtype", default="float32", help="float32 (exact) or bfloat16/float16")
@@ -170,7 +170,7 @@ def _sweep(args: argparse.Namespace, model, tok) -> int:
         model,
         tok,
         prompts=prompts,
-        max_new_tokens=args.max_new_tokens or 64,
+        max_new_tokens=args.max_new_tokens or 128,
         save=not args.no_save,
         log=lambda s: print(s, file=sys.stderr),
     )
