@@ -154,15 +154,14 @@ def tr_method(
 
     def describe(model, state: MethodState) -> dict[str, Any]:
         cfg = config(model, state)
-        tree = cfg.resolve_tree(
-            model.device.type,
-            str(model.dtype).removeprefix("torch."),
-            model_name=model.name_or_path,
+        verified, _ = cfg.step_tree(model)  # named "<tree>+lookup<n>" when lookup is on
+        base = cfg.resolve_tree(
+            model.device.type, str(model.dtype).removeprefix("torch."), model.name_or_path
         )
         return {
-            "config": cfg.to_dict() | {"tree": tree.name},
-            "tree": tree.name if not cfg.lookup else f"{tree.name}+lookup{cfg.lookup}",
-            "tree_size": cfg.step_tree(model)[0].size,
+            "config": cfg.to_dict() | {"tree": base.name},
+            "tree": verified.name,
+            "tree_size": verified.size,
             "start": state.start,
         }
 

@@ -279,20 +279,17 @@ def sweep_text(sweep: dict[str, Any]) -> str:
     curve = "  ".join(
         f"q={q}: {_cost(sweep, q) / base:.2f}x" for q in sorted(int(q) for q in sweep["cost_s"])
     )
+    note = [
+        f"(each tree as the default config drafts it: plus a {sweep['lookup']}-node "
+        "prompt-lookup branch, counted in tokens/forward)"
+    ] if sweep.get("lookup") else []  # fmt: skip
     return "\n".join(
         [
             f"{sweep['model']} | {sweep['dtype']} | {sweep['device']} | {sweep['threads']} threads",
             f"forward cost over q new tokens (one token = {base * 1e3:.1f} ms): {curve}",
             "",
             _aligned(head, rows),
-            *(
-                [
-                    f"(each tree as the default config drafts it: plus a {sweep['lookup']}-node "
-                    "prompt-lookup branch, counted in tokens/forward)"
-                ]
-                if sweep.get("lookup")
-                else []
-            ),  # fmt: skip
+            *note,
             "",
             f"best tree on this device: {sweep['best_tree']} (the default config's "
             "tree='auto' uses it once this sweep is cached)",
