@@ -1,8 +1,8 @@
 """Token Recycling under sampling vs plain sampling: MAT and speedup per temperature and dtype.
 
     flock /tmp/trviz-heavy.lock python benchmarks/bench_sampling.py [--per-category 1]
-        [--max-new-tokens 64] [--temperatures 0.3 0.7 1.0] [--dtypes float32 bfloat16]
-        [--top-p P] [--tree NAME]
+        [--max-new-tokens 128] [--temperatures 0.3 0.7 1.0] [--dtypes float32 bfloat16]
+        [--top-p P] [--tree NAME] [--lookup N]
 
 Protocol (SmolLM2-135M-Instruct on CPU): per dtype, a TR matrix is warmed on the built-in
 suite's warm-up prompts (greedy), then carried across the evaluation prompts (hot start). Each
@@ -35,16 +35,22 @@ def run(method: str, model, tok, prompt: str, max_new: int, matrix, cfg, **sampl
 
 def bench_dtype(dtype: str, args) -> list[tuple]:
     model, tok = trviz.load_model(dtype=dtype, device="cpu")
-    cfg = trviz.TRConfig.preset("default", **({"tree": args.tree} if args.tree else {}))
-    tree = cfg.step_tree(model)[0]  # the lookup branch included
+    overrides = {"tree": args.tree} if args.tree else {}
+    if args.lookup is not None:
+        overrides["lookup"] = args.lookup
+    cfg = trviz.TRConfig.preset("default", **overrides)
+    tree = cfg.step_tree(model, sampling=True)[0]  # the sampling tree, lookup branch included
     matrix = None
     for prompt in WARMUP_PROMPTS:
-        matrix = trviz.generate(model, tok, prompt, args.max_new_tokens, cfg, matrix,
-                                record="none").matrix
+        matrix = trviz.generate(
+            model, tok, prompt, args.max_new_tokens, cfg, matrix, record="none"
+        ).matrix
     trviz.greedy(model, tok, WARMUP_PROMPTS[0], 16, record="none")  # warm kernels
     prompts = [q.turns[0] for q in builtin_suite(args.per_category)]
-    print(f"\n== {dtype}: tree {tree.name} ({tree.size} tokens/forward), {len(prompts)} prompts, "
-          f"{args.max_new_tokens} new tokens, top_p {args.top_p} ==")
+    print(
+        f"\n== {dtype}: tree {tree.name} ({tree.size} tokens/forward), {len(prompts)} prompts, "
+        f"{args.max_new_tokens} new tokens, top_p {args.top_p} =="
+    )
     rows = []
     for temp in args.temperatures:
         tot = {m: {"new": 0, "steps": 0, "wall": 0.0} for m in METHODS}
@@ -61,22 +67,27 @@ def bench_dtype(dtype: str, args) -> list[tuple]:
         tps = {m: t["new"] / t["wall"] for m, t in tot.items()}
         mat = tot["tr"]["new"] / tot["tr"]["steps"]
         rows.append((dtype, temp, tps["plain"], tps["tr"], mat, tps["tr"] / tps["plain"]))
-        print(f"T={temp:<4} plain {tps['plain']:6.1f} tok/s | TR {tps['tr']:6.1f} tok/s | "
-              f"MAT {mat:.2f} | speedup {tps['tr'] / tps['plain']:.2f}x")
+        print(
+            f"T={temp:<4} plain {tps['plain']:6.1f} tok/s | TR {tps['tr']:6.1f} tok/s | "
+            f"MAT {mat:.2f} | speedup {tps['tr'] / tps['plain']:.2f}x"
+        )
     return rows
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--per-category", type=int, default=1)
-    ap.add_argument("--max-new-tokens", type=int, default=64)
+    ap.add_argument("--max-new-tokens", type=int, default=128)
     ap.add_argument("--temperatures", type=float, nargs="+", default=[0.3, 0.7, 1.0])
     ap.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"])
     ap.add_argument("--top-p", type=float, default=None)
-    ap.add_argument("--tree", default=None, help="tree preset (default: the device's auto tree)")
+    ap.add_argument("--tree", default=None, help="tree preset (default: the auto sampling tree)")
+    ap.add_argument("--lookup", type=int, default=None, help="lookup branch length (default: 5)")
     args = ap.parse_args()
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
     rows = [row for dtype in args.dtypes for row in bench_dtype(dtype, args)]
     print("\n| dtype | T | plain tok/s | TR tok/s | TR MAT | speedup |\n|---|---|---|---|---|---|")
     for dtype, temp, plain, tr, mat, speedup in rows:

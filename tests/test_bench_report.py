@@ -12,8 +12,9 @@ from trviz.bench import report
 from trviz.bench.result import BenchResult
 from trviz.bench.sweep import choose_tree, forward_cost, sweep_trees
 from trviz.cli import build_parser
-from trviz.config import AUTO_TREES, TRConfig
+from trviz.config import AUTO_SAMPLING_TREES, AUTO_TREES, TRConfig
 from trviz.sweep_cache import load_sweep, save_sweep, sweep_key, swept_tree
+from trviz.trees import get_tree
 
 
 def _rec(qid, cat, tokens, walls, forwards, exact=None):
@@ -132,6 +133,20 @@ def test_sweep_cache_drives_auto_tree(cache_dir):
     assert cfg.resolve_tree("cpu", "float32", "some/model").name == static
     path.write_text("{broken")
     assert load_sweep("some/model", "cpu", "float32") is None
+
+
+def test_sampling_takes_its_own_auto_tree_and_ignores_the_greedy_sweep(cache_dir):
+    cfg = TRConfig()
+    save_sweep({"best_tree": "tr-32"}, "some/model", "cpu", "bfloat16")
+    assert cfg.resolve_tree("cpu", "bfloat16", "some/model").name == "tr-32"
+    sampled = AUTO_SAMPLING_TREES[("cpu", "bfloat16")]
+    assert cfg.resolve_tree("cpu", "bfloat16", "some/model", sampling=True).name == sampled
+    assert get_tree(sampled).size < get_tree(AUTO_TREES[("cpu", "bfloat16")]).size
+    # no sampling entry: sampling resolves as greedy does
+    assert ("cpu", "float32") not in AUTO_SAMPLING_TREES
+    static = AUTO_TREES[("cpu", "float32")]
+    assert cfg.resolve_tree("cpu", "float32", sampling=True).name == static
+    assert TRConfig(tree="tr-12").resolve_tree("cpu", "bfloat16", sampling=True).name == "tr-12"
     assert sweep_key("a/b", "cpu", "float32") != sweep_key("c/b", "cpu", "float32")
 
 

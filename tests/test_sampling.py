@@ -3,7 +3,8 @@
 The statistical test enumerates the true distribution of the first three generated tokens from
 the tiny model's own probabilities, then compares thousands of seeded TR generations against it
 with a chi-square goodness-of-fit test (alpha = 1e-3). A deliberately biased verifier must fail
-the same test, so the test can fail.
+the same test, so the test can fail. Both forms of the verification run here: the host walk (what
+CPU uses) and the parallel draw at every node (what accelerators use), forced on CPU.
 """
 
 from __future__ import annotations
@@ -17,8 +18,16 @@ from tiny_models import TinyTokenizer, make_tiny
 
 import trviz
 import trviz.decode
+import trviz.sampling
 from trviz.errors import ConfigError
-from trviz.sampling import SamplingParams, choose, first_siblings, process, sampling_params
+from trviz.sampling import (
+    SamplingParams,
+    choose,
+    first_siblings,
+    process,
+    sampling_params,
+    walk,
+)
 
 V = 16
 PROMPT = [5, 7, 3]
@@ -43,6 +52,14 @@ def hot(tiny):
             model, tok, p, 24, config={"tree": TREE}, matrix=matrix, record="none"
         ).matrix
     return matrix
+
+
+@pytest.fixture(params=["walk", "parallel"])
+def verifier(request, monkeypatch):
+    """Which verification form runs: the host walk (CPU's own) or the parallel draw."""
+    if request.param == "parallel":
+        monkeypatch.setattr(trviz.decode, "HOST_WALK_DEVICES", ())
+    return request.param
 
 
 # ----- a chi-square goodness-of-fit test, written out (no scipy here) ---------------------------
@@ -148,7 +165,7 @@ PARAMS = [
 
 
 @pytest.mark.parametrize("kw", PARAMS)
-def test_tr_sampling_matches_the_exact_distribution(tiny, hot, kw):
+def test_tr_sampling_matches_the_exact_distribution(tiny, hot, verifier, kw):
     model, tok = tiny
     exact = exact_distribution(model, SamplingParams(**kw))
     counts, mat = draw(
@@ -199,13 +216,45 @@ def choose_with_shared_noise(logits, params, generator):
     return (probs / race).argmax(-1)
 
 
+def walk_trusting_first_child(tokens, logits, children, params, generator):
+    """A wrong walk: moves to the first child without drawing when the drafter filled it."""
+    samples, node = [-1] * len(tokens), 0
+    while True:
+        first = next((c for c in children[node] if tokens[c] >= 0), None)
+        if first is None:
+            samples[node] = int(choose(logits[node : node + 1], params, generator)[0])
+            return node, samples
+        samples[node], node = tokens[first], first
+
+
+def walk_with_shared_noise(tokens, logits, children, params, generator):
+    """A wrong walk: every node's draw replays the root's random numbers."""
+    state = generator.get_state()
+
+    def replay(*args):
+        generator.set_state(state)
+        return choose(*args)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(trviz.sampling, "choose", replay)
+        return walk(tokens, logits, children, params, generator)
+
+
 @pytest.mark.parametrize(
-    "name, bug", [("accept", accept_first_child), ("choose", choose_with_shared_noise)]
+    "form, name, bug",
+    [
+        ("parallel", "accept", accept_first_child),
+        ("parallel", "choose", choose_with_shared_noise),
+        ("walk", "walk", walk_trusting_first_child),
+        ("walk", "walk", walk_with_shared_noise),
+    ],
 )
-def test_a_biased_verifier_is_caught(tiny, hot, monkeypatch, name, bug):
+def test_a_biased_verifier_is_caught(tiny, hot, monkeypatch, form, name, bug):
     model, tok = tiny
     kw = dict(temperature=1.0)
     exact = exact_distribution(model, SamplingParams(**kw))
+    if form == "parallel":
+        monkeypatch.setattr(trviz.decode, "HOST_WALK_DEVICES", ())
     monkeypatch.setattr(trviz.decode, name, bug)
     counts, _ = draw(
         lambda seed: trviz.generate(
@@ -226,6 +275,42 @@ def test_a_biased_verifier_is_caught(tiny, hot, monkeypatch, name, bug):
 
 
 # ----- exact special cases ----------------------------------------------------------------------
+
+
+def test_sampling_verifies_the_auto_sampling_tree():
+    model = make_tiny("llama", vocab=V).to(torch.bfloat16)
+    tok = TinyTokenizer(V)
+    cfg = trviz.TRConfig.preset("default")  # what generate uses without a config
+    want = {s: cfg.step_tree(model, sampling=s)[0] for s in (False, True)}
+    assert want[True].size < want[False].size  # bf16 on CPU: a smaller tree when sampling
+    for temperature, sampled in ((None, False), (0.7, True)):
+        r = trviz.generate(model, tok, PROMPT, 4, temperature=temperature, record="summary")
+        assert r.trace.meta["tree"]["name"] == want[sampled].name
+
+
+def test_on_cpu_the_same_seed_gives_plain_samplings_tokens(tiny, hot):
+    """The host walk draws once per committed token, in order, from the same random stream as
+    plain sampling, and fp32 tree logits are bit-equal to one-token logits: same seed, same
+    text (with drafts really accepted on the way)."""
+    model, tok = tiny
+    kw = dict(temperature=0.9, top_k=8)
+    steps = tokens = 0
+    for seed in range(40):
+        plain = trviz.greedy(model, tok, PROMPT, 12, record="none", seed=seed, **kw)
+        tr = trviz.generate(
+            model,
+            tok,
+            PROMPT,
+            12,
+            config={"tree": TREE},
+            matrix=hot,
+            record="none",
+            seed=seed,
+            **kw,
+        )
+        assert tr.tokens == plain.tokens, f"seed {seed}"
+        steps, tokens = steps + tr.stats.steps, tokens + tr.stats.new_tokens
+    assert tokens / steps > 1.2
 
 
 def test_top_k_1_sampling_is_greedy(tiny, hot):
@@ -277,8 +362,9 @@ def test_a_seed_reproduces_a_run_and_is_recorded(tiny, hot):
     assert again.tokens == unseeded.tokens
 
 
-def test_records_hold_the_samples_and_the_walk(tiny, hot):
-    """Each accepted node carries its parent's sample; the best node's sample is the bonus."""
+def test_records_hold_the_samples_and_the_walk(tiny, hot, verifier):
+    """Each accepted node carries its parent's sample; the best node's sample is the bonus. The
+    host walk draws exactly at the nodes it visits (root + accepted path), -1 elsewhere."""
     model, tok = tiny
     r = trviz.generate(
         model, tok, PROMPT, 24, config={"tree": TREE}, matrix=hot, temperature=1.0, seed=1
@@ -288,6 +374,11 @@ def test_records_hold_the_samples_and_the_walk(tiny, hot):
             assert rec.tokens[node] == rec.argmax[rec.parents[node]]
         best = rec.accepted[-1] if rec.accepted else 0
         assert rec.bonus == rec.argmax[best]
+        drawn = {i for i, x in enumerate(rec.argmax) if x >= 0}
+        if verifier == "walk":
+            assert drawn == {0, *rec.accepted}
+        else:
+            assert drawn == set(range(len(rec.tokens)))
     assert [t for rec in r.trace.steps for t in rec.committed] == r.tokens
 
 
@@ -322,6 +413,25 @@ def test_choose_draws_each_row_from_its_own_distribution():
         freq = torch.bincount(picks[:, row], minlength=4).float() / n
         torch.testing.assert_close(freq, probs[row], atol=0.015, rtol=0)
     assert (picks[:, 0] != 3).all() and (picks[:, 1] >= 2).all()  # zero-probability never drawn
+
+
+def test_walk_follows_samples_and_first_siblings_only():
+    #        root(4)
+    #       /   |   \
+    #     a(7) b(7) c(5)      b repeats a: the walk can only ever enter a
+    #     |
+    #    d(9)
+    tokens, children = [4, 7, 7, 5, 9], ((1, 2, 3), (4,), (), (), ())
+    logits = torch.full((5, 12), -1e9)
+    logits[0, 7] = logits[1, 3] = 0.0  # root certainly samples 7; a samples 3 (d is 9: stop)
+    best, samples = walk(tokens, logits, children, SamplingParams(seed=0), torch.Generator())
+    assert (best, samples) == (1, [7, 3, -1, -1, -1])
+    logits[0] = -1e9
+    logits[0, 11] = 0.0  # a sample no child carries: the root's sample is the bonus
+    assert walk(tokens, logits, children, SamplingParams(seed=0), torch.Generator()) == (
+        0,
+        [11, -1, -1, -1, -1],
+    )
 
 
 def test_first_siblings_blanks_repeats_among_siblings_only():

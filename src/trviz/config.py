@@ -35,6 +35,16 @@ AUTO_TREES: dict[tuple[str, str], str] = {
     ("cuda", "float16"): "2.2.2",
 }
 
+# Tree used by tree="auto" when sampling, where it differs from the greedy choice. A sample follows
+# a draft less often than the argmax does, so deep trees pay for nodes that are rarely reached.
+# Measured (bf16, T=0.7, `benchmarks/bench_sampling.py --tree ...`, 7 prompts x 64 tokens, speedup
+# over plain sampling): chain-4 1.21x, tr-8 1.20x, tr-12 1.12x, tr-16 1.06x (all + lookup branch).
+# A per-machine sweep (greedy MAT) does not override this table.
+AUTO_SAMPLING_TREES: dict[tuple[str, str], str] = {
+    ("cpu", "bfloat16"): "tr-8",
+    ("cpu", "float16"): "tr-8",
+}
+
 
 @dataclass(frozen=True)
 class TRConfig:
@@ -80,28 +90,36 @@ class TRConfig:
         return cls(**{**PRESETS[name], **overrides})
 
     def resolve_tree(
-        self, device_type: str, dtype_name: str, model_name: str | None = None
+        self,
+        device_type: str,
+        dtype_name: str,
+        model_name: str | None = None,
+        sampling: bool = False,
     ) -> Tree:
         """The concrete tree for a device (``"cpu"``/``"cuda"``) and dtype (``"float32"``...).
 
-        For ``"auto"``: the tree ``trviz bench --sweep-trees`` measured best for this model,
-        device and dtype when that sweep is cached, else the static ``AUTO_TREES`` table.
+        For ``"auto"``: when ``sampling``, the ``AUTO_SAMPLING_TREES`` entry if there is one;
+        else the tree ``trviz bench --sweep-trees`` measured best for this model, device and
+        dtype when that sweep is cached, else the static ``AUTO_TREES`` table.
         """
         if isinstance(self.tree, Tree):
             return self.tree
-        swept = swept_tree(model_name, device_type, dtype_name)
-        name = swept or AUTO_TREES.get((device_type, dtype_name), "tr-24")
+        key = (device_type, dtype_name)
+        name = AUTO_SAMPLING_TREES.get(key) if sampling else None
+        name = (
+            name or swept_tree(model_name, device_type, dtype_name) or AUTO_TREES.get(key, "tr-24")
+        )
         tree = get_tree(name)
         check_fits(tree, self.k)
         return tree
 
-    def step_tree(self, model) -> tuple[Tree, tuple[int, ...]]:
-        """The tree one step verifies on ``model`` (its device, dtype and name decide ``"auto"``),
-        with the prompt-lookup branch when ``lookup`` is on, and that branch's node indices
-        (root-side first; empty without lookup). ``tree.size`` is the tokens per forward."""
-        tree = self.resolve_tree(
-            model.device.type, str(model.dtype).removeprefix("torch."), model.name_or_path
-        )
+    def step_tree(self, model, sampling: bool = False) -> tuple[Tree, tuple[int, ...]]:
+        """The tree one step verifies on ``model`` (its device, dtype and name, and whether it
+        samples, decide ``"auto"``), with the prompt-lookup branch when ``lookup`` is on, and
+        that branch's node indices (root-side first; empty without lookup). ``tree.size`` is the
+        tokens per forward."""
+        dtype_name = str(model.dtype).removeprefix("torch.")
+        tree = self.resolve_tree(model.device.type, dtype_name, model.name_or_path, sampling)
         if not self.lookup:
             return tree, ()
         tree, chain = with_lookup_branch(tree, self.lookup, self.k)

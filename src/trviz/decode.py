@@ -31,7 +31,14 @@ from trviz.matrix import (
 from trviz.metrics import PHASES, Stats
 from trviz.model import context_window, encode_prompt, eos_ids, tokenizer_fingerprint
 from trviz.recording import StepTensors, check_level, step_record, trace_token_ids
-from trviz.sampling import SamplingParams, choose, first_siblings, make_generator, sampling_params
+from trviz.sampling import (
+    SamplingParams,
+    choose,
+    first_siblings,
+    make_generator,
+    sampling_params,
+    walk,
+)
 from trviz.trace import StepRecord, Trace
 from trviz.tree_attention import TreeTensors, mask_kind
 from trviz.verify import accept
@@ -96,8 +103,9 @@ def tr_step(
     """One Token Recycling step; mutates ``cache`` and ``matrix`` in place.
 
     ``lookup`` (chain node indices, copied tokens) overrides a lookup branch's matrix drafts.
-    ``sampling``: draw one token per node from its processed distribution instead of the argmax
-    (``trviz.sampling``); verification then walks the samples, which keeps sampling exact.
+    ``sampling``: draw from the nodes' processed distributions instead of taking the argmax
+    (``trviz.sampling``: on the host walk, only at the nodes it visits); verification follows the
+    samples, which keeps sampling exact.
     """
     table = matrix.table
     t0 = clock()
@@ -111,13 +119,8 @@ def tr_step(
     logits = forward_tree(model, cache, tokens, tt, prefix_len, kind)  # [S, V]
     t2 = clock()
     # verify: deepest node whose whole path matches the model's argmax; its argmax is the bonus
-    # (sampling: one sample per node stands in for the argmax; only a first sibling is followed)
-    argmax = choose(logits, sampling, generator)  # [S]
-    best_t = accept(
-        tokens if sampling is None else first_siblings(tokens, tt.parents_ext), argmax, tt
-    )
-    host = torch.cat([best_t.view(1), argmax[best_t].view(1), tokens]).tolist()  # one sync
-    best, bonus, host_tokens = host[0], host[1], host[2:]
+    # (sampling: the model's samples stand in for the argmax; only a first sibling is followed)
+    argmax, best, bonus, host_tokens = _verify(tokens, logits, tt, sampling, generator)
     path = tt.tree.ancestors[best]
     t3 = clock()
     # compact: keep the KV entries of root + accepted nodes, contiguous after the prefix
@@ -143,6 +146,30 @@ def tr_step(
         timings,
         copied,
     )
+
+
+# Devices where sampling walks the tree on the host, drawing only at the nodes it visits; others
+# draw at every node in parallel (no host sync). Same distribution either way (trviz.sampling).
+HOST_WALK_DEVICES = ("cpu",)
+
+
+def _verify(
+    tokens: torch.Tensor,
+    logits: torch.Tensor,
+    tt: TreeTensors,
+    sampling: SamplingParams | None,
+    generator: torch.Generator | None,
+) -> tuple[torch.Tensor, int, int, list[int]]:
+    """(per-node choice ``[S]``, best node, bonus, host tokens) with one host sync."""
+    if sampling is not None and logits.device.type in HOST_WALK_DEVICES:
+        host_tokens = tokens.tolist()
+        best, samples = walk(host_tokens, logits, tt.tree.children, sampling, generator)
+        return torch.tensor(samples, device=tokens.device), best, samples[best], host_tokens
+    argmax = choose(logits, sampling, generator)  # [S]
+    followable = tokens if sampling is None else first_siblings(tokens, tt.parents_ext)
+    best_t = accept(followable, argmax, tt)
+    host = torch.cat([best_t.view(1), argmax[best_t].view(1), tokens]).tolist()  # one sync
+    return argmax, host[0], host[1], host[2:]
 
 
 class Lookup(NamedTuple):
@@ -266,8 +293,10 @@ def generate(
     on_step: called with each step's :class:`~trviz.trace.StepRecord`.
     record: ``"full"`` (trees, rows: what the views need), ``"summary"`` or ``"none"``.
     temperature, top_p, top_k, seed: sample instead (temperature None or 0: greedy); the output
-        is distributed exactly as plain sampling (:func:`greedy` with the same keywords), though
-        the same seed gives other tokens. The seed used is in ``trace.meta["sampling"]``.
+        is distributed exactly as plain sampling (:func:`greedy` with the same keywords). On CPU
+        the walk draws once per committed token, in order, as plain sampling does, so the same
+        seed gives the same tokens wherever the logits are bit-equal (fp32); on accelerators
+        every node draws and the tokens differ. The seed used is in ``trace.meta["sampling"]``.
     """
     cfg = as_config(config)
     sp = sampling_params(temperature, top_p, top_k, seed)
@@ -275,7 +304,7 @@ def generate(
     if on_step is not None and level == "none":
         level = "summary"
     device = model.device
-    tree, chain = cfg.step_tree(model)
+    tree, chain = cfg.step_tree(model, sampling=sp is not None)
     ids = _prepare(model, tokenizer, prompt, max_new_tokens, chat, tree.size)
     vocab = model.get_output_embeddings().weight.shape[0]
     fp = tokenizer_fingerprint(tokenizer, vocab)

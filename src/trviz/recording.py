@@ -2,7 +2,9 @@
 
 Under sampling (``generate(..., temperature=...)``) the ``argmax`` field holds each node's sampled
 token instead of the model's argmax: it is what verification compared the children against, and
-the accepted node's entry is the bonus. The field keeps its name so traces stay one schema.
+the accepted node's entry is the bonus. On CPU the walk draws only at the nodes it visits (root
+and accepted path), so the other entries are -1. The field keeps its name so traces stay one
+schema.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ class StepTensors:
     """What a TR step leaves behind for recording (device tensors + the host-side decision)."""
 
     tokens: torch.Tensor  # [S] drafted ids, root at 0 (-1: unwritten slot)
-    argmax: torch.Tensor  # [S] model argmax per node (under sampling: the node's sample)
+    argmax: torch.Tensor  # [S] model argmax per node (sampling: the node's sample, or -1)
     candidates: torch.Tensor  # [S, k] top-k ids per node
     winners: torch.Tensor  # [S] bool: nodes whose row was written
     rows_before: torch.Tensor | None  # [S, k] the rows of each node's token before the update

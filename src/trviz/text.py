@@ -61,6 +61,7 @@ def tree_text(trace: Trace, step: int, prune: bool = False) -> str:
     on_path = set(rec.accepted)
     best = rec.accepted[-1] if rec.accepted else 0
     lines = [f"{_quote(trace, rec.root)}  (root, step {rec.step})"]
+    chose = "sample" if trace.meta.get("sampling") else "argmax"
 
     def count(node: int) -> int:
         return sum(1 + count(c) for c in kids[node])
@@ -73,7 +74,9 @@ def tree_text(trace: Trace, step: int, prune: bool = False) -> str:
             last = j == len(items) - 1
             branch, indent = ("└── ", "    ") if last else ("├── ", "│   ")
             if kind == "bonus":
-                lines.append(f"{prefix}{branch}+ {_quote(trace, rec.bonus)}  (bonus: model argmax)")
+                lines.append(
+                    f"{prefix}{branch}+ {_quote(trace, rec.bonus)}  (bonus: model {chose})"
+                )
                 continue
             accepted = child in on_path
             mark = "✓" if accepted else " "

@@ -40,8 +40,8 @@ class StepRecord:
     (the root's position), the accepted node indices (root excluded, root-to-leaf order), the bonus
     token, the tokens committed this step and per-phase timings in seconds.
     ``full`` level adds the drafted tree (tokens, parents, ranks, depths, root at index 0), the
-    matrix rows read to draft it (``rows_read[token] = row``), the model's argmax at every node and
-    every row the update rewrote.
+    matrix rows read to draft it (``rows_read[token] = row``), the model's argmax at every node
+    (under sampling: its sample, -1 where none was drawn) and every row the update rewrote.
     """
 
     step: int

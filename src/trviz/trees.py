@@ -158,6 +158,14 @@ class Tree:
         return tuple(out)
 
     @cached_property
+    def children(self) -> tuple[tuple[int, ...], ...]:
+        """For each node, its children in BFS order (so by rank)."""
+        out: list[list[int]] = [[] for _ in range(self.size)]
+        for i in range(1, self.size):
+            out[self.parents[i]].append(i)
+        return tuple(tuple(c) for c in out)
+
+    @cached_property
     def leaves(self) -> tuple[int, ...]:
         has_child = set(self.parents[1:])
         return tuple(i for i in range(self.size) if i not in has_child)

@@ -48,6 +48,15 @@ def _node_style(rec: StepRecord, i: int) -> tuple[str, str]:
     return COLORS["rejected"], "rejected"
 
 
+def _choice_line(trace: Trace, choice: int) -> str:
+    """What the model chose after a node: its argmax, or under sampling its sample."""
+    if not trace.meta.get("sampling"):
+        return f"model argmax after it: '{token_label(trace, choice)}'"
+    if choice < 0:
+        return "model sample after it: none drawn (the sampling walk never reached this node)"
+    return f"model sample after it: '{token_label(trace, choice)}'"
+
+
 def _hover(trace: Trace, rec: StepRecord, i: int, status: str) -> str:
     tok = rec.tokens[i]
     lines = [
@@ -57,7 +66,7 @@ def _hover(trace: Trace, rec: StepRecord, i: int, status: str) -> str:
     if i:
         parent_tok = rec.tokens[rec.parents[i]]
         lines.append(f"from row '{token_label(trace, parent_tok)}' column {rec.ranks[i]}")
-    lines.append(f"model argmax after it: '{token_label(trace, rec.argmax[i])}'")
+    lines.append(_choice_line(trace, rec.argmax[i]))
     if rec.lookup_nodes and i in rec.lookup_nodes:
         status += " · drafted by prompt lookup, not the matrix"
     lines.append(status)
@@ -135,7 +144,11 @@ def tree_panel(trace: Trace, step: int, label_width: int = 9) -> Panel:
             textfont=dict(family=MONO, size=11),
             hovertext=[
                 f"<b>bonus token</b> '{token_label(trace, rec.bonus)}' (id {rec.bonus})"
-                "<br>the model's argmax after the last accepted node"
+                + (
+                    "<br>the model's sample after the last accepted node"
+                    if trace.meta.get("sampling")
+                    else "<br>the model's argmax after the last accepted node"
+                )
             ],
             hoverinfo="text",
         ),
