@@ -28,6 +28,7 @@ from trviz.sampling import (
     sampling_params,
     walk,
 )
+from trviz.text import tree_text
 
 V = 16
 PROMPT = [5, 7, 3]
@@ -380,6 +381,21 @@ def test_records_hold_the_samples_and_the_walk(tiny, hot, verifier):
         else:
             assert drawn == set(range(len(rec.tokens)))
     assert [t for rec in r.trace.steps for t in rec.committed] == r.tokens
+
+
+def test_views_of_a_sampled_trace_say_sample_and_none_drawn(tiny, hot):
+    model, tok = tiny
+    r = trviz.generate(
+        model, tok, PROMPT, 24, config={"tree": TREE}, matrix=hot, temperature=1.0, seed=1
+    )
+    rec = max(r.trace.steps, key=lambda s: len(s.accepted))
+    assert "(bonus: model sample)" in tree_text(r.trace, rec.step)
+    nodes = trviz.tree_figure(r.trace, rec.step).data[3]
+    unvisited = next(i for i, x in enumerate(rec.argmax) if x < 0)
+    assert "none drawn" in nodes.hovertext[unvisited]
+    assert f"model sample after it: '{r.trace.token_str(rec.argmax[0])}" in nodes.hovertext[0]
+    greedy = trviz.generate(model, tok, PROMPT, 8, config={"tree": TREE}, matrix=hot)
+    assert "(bonus: model argmax)" in tree_text(greedy.trace, 0)
 
 
 # ----- the processing and the sampler -----------------------------------------------------------

@@ -160,7 +160,7 @@ def _verify(
     sampling: SamplingParams | None,
     generator: torch.Generator | None,
 ) -> tuple[torch.Tensor, int, int, list[int]]:
-    """(per-node choice ``[S]``, best node, bonus, host tokens) with one host sync."""
+    """(per-node choice ``[S]``, best node, bonus, host tokens); one host sync off the host walk."""
     if sampling is not None and logits.device.type in HOST_WALK_DEVICES:
         host_tokens = tokens.tolist()
         best, samples = walk(host_tokens, logits, tt.tree.children, sampling, generator)
