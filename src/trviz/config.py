@@ -23,8 +23,9 @@ PRESETS = {"paper": PAPER, "default": DEFAULT}
 # Tree used by tree="auto", by (device type, dtype name). CPU verification cost grows quickly with
 # the number of tokens per forward, so CPU trees are small; a GPU verifies 81 tokens almost free.
 # CPU entries: MAT per unit of forward cost on this project's 2-core CPU, lookup branch included
-# (MAT from `python benchmarks/tree_mat.py`; forward cost over q tokens relative to q=1 measured
-# on a quiet machine: fp32 1.4x at q=8, 1.7x at q=16; bf16 1.1x at q=8..16, 1.6x at q=32).
+# (MAT from `python benchmarks/tree_mat.py`; forward cost over q tokens relative to q=1 from the
+# tree sweep in docs/benchmarks.md: fp32 1.65x at q=8, 1.9x at q=14..16; bf16 1.1x at q=8, 1.25x
+# at q=14, 1.4x at q=22, 1.65x at q=32).
 # `trviz bench --sweep-trees` caches a per-machine choice that overrides this table.
 AUTO_TREES: dict[tuple[str, str], str] = {
     ("cpu", "float32"): "tr-8",

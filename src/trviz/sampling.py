@@ -118,7 +118,8 @@ def choose(
     if params is None:
         return logits.argmax(-1)
     probs = process(logits, params)
-    uniform = torch.rand(probs.shape, generator=generator, dtype=torch.float64, device=probs.device)
+    dtype = torch.float32 if probs.device.type == "mps" else torch.float64  # MPS has no float64
+    uniform = torch.rand(probs.shape, generator=generator, dtype=dtype, device=probs.device)
     return (probs / -uniform.log()).argmax(-1)
 
 
