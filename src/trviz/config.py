@@ -114,13 +114,16 @@ class TRConfig:
         check_fits(tree, self.k)
         return tree
 
-    def step_tree(self, model, sampling: bool = False) -> tuple[Tree, tuple[int, ...]]:
-        """The tree one step verifies on ``model`` (its device, dtype and name, and whether it
-        samples, decide ``"auto"``), with the prompt-lookup branch when ``lookup`` is on, and
-        that branch's node indices (root-side first; empty without lookup). ``tree.size`` is the
-        tokens per forward."""
+    def model_tree(self, model, sampling: bool = False) -> Tree:
+        """:meth:`resolve_tree` for ``model``'s device, dtype and name (no lookup branch)."""
         dtype_name = str(model.dtype).removeprefix("torch.")
-        tree = self.resolve_tree(model.device.type, dtype_name, model.name_or_path, sampling)
+        return self.resolve_tree(model.device.type, dtype_name, model.name_or_path, sampling)
+
+    def step_tree(self, model, sampling: bool = False) -> tuple[Tree, tuple[int, ...]]:
+        """The tree one step verifies on ``model`` (:meth:`model_tree`), with the prompt-lookup
+        branch when ``lookup`` is on, and that branch's node indices (root-side first; empty
+        without lookup). ``tree.size`` is the tokens per forward."""
+        tree = self.model_tree(model, sampling)
         if not self.lookup:
             return tree, ()
         tree, chain = with_lookup_branch(tree, self.lookup, self.k)

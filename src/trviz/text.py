@@ -29,6 +29,11 @@ def token_label(trace: Trace, token: int, width: int | None = None) -> str:
     return show_token(trace.token_str(token), width) if token >= 0 else "∅"
 
 
+def choice_word(trace: Trace) -> str:
+    """What the model's pick at a node is called in this trace: ``"sample"`` or ``"argmax"``."""
+    return "sample" if trace.meta.get("sampling") else "argmax"
+
+
 def model_name(trace: Trace) -> str:
     """The model's short name: the last part of its id or local folder."""
     return str(trace.meta.get("model") or "?").rstrip("/").rsplit("/", 1)[-1]
@@ -61,7 +66,7 @@ def tree_text(trace: Trace, step: int, prune: bool = False) -> str:
     on_path = set(rec.accepted)
     best = rec.accepted[-1] if rec.accepted else 0
     lines = [f"{_quote(trace, rec.root)}  (root, step {rec.step})"]
-    chose = "sample" if trace.meta.get("sampling") else "argmax"
+    chose = choice_word(trace)
 
     def count(node: int) -> int:
         return sum(1 + count(c) for c in kids[node])

@@ -155,9 +155,7 @@ def tr_method(
     def describe(model, state: MethodState) -> dict[str, Any]:
         cfg = config(model, state)
         verified, _ = cfg.step_tree(model)  # named "<tree>+lookup<n>" when lookup is on
-        base = cfg.resolve_tree(
-            model.device.type, str(model.dtype).removeprefix("torch."), model.name_or_path
-        )
+        base = cfg.model_tree(model)
         return {
             "config": cfg.to_dict() | {"tree": base.name},
             "tree": verified.name,

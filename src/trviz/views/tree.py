@@ -13,7 +13,7 @@ from functools import lru_cache
 import networkx as nx
 import plotly.graph_objects as go
 
-from trviz.text import token_label
+from trviz.text import choice_word, token_label
 from trviz.trace import StepRecord, Trace
 from trviz.views._panel import COLORS, MONO, Panel, figure, hidden_axis
 
@@ -50,11 +50,9 @@ def _node_style(rec: StepRecord, i: int) -> tuple[str, str]:
 
 def _choice_line(trace: Trace, choice: int) -> str:
     """What the model chose after a node: its argmax, or under sampling its sample."""
-    if not trace.meta.get("sampling"):
-        return f"model argmax after it: '{token_label(trace, choice)}'"
-    if choice < 0:
+    if choice < 0:  # only under sampling: the walk stopped before this node
         return "model sample after it: none drawn (the sampling walk never reached this node)"
-    return f"model sample after it: '{token_label(trace, choice)}'"
+    return f"model {choice_word(trace)} after it: '{token_label(trace, choice)}'"
 
 
 def _hover(trace: Trace, rec: StepRecord, i: int, status: str) -> str:
@@ -144,11 +142,7 @@ def tree_panel(trace: Trace, step: int, label_width: int = 9) -> Panel:
             textfont=dict(family=MONO, size=11),
             hovertext=[
                 f"<b>bonus token</b> '{token_label(trace, rec.bonus)}' (id {rec.bonus})"
-                + (
-                    "<br>the model's sample after the last accepted node"
-                    if trace.meta.get("sampling")
-                    else "<br>the model's argmax after the last accepted node"
-                )
+                f"<br>the model's {choice_word(trace)} after the last accepted node"
             ],
             hoverinfo="text",
         ),
