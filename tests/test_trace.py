@@ -91,11 +91,10 @@ def test_interrupted_save_leaves_old_file_and_no_temp(tmp_path, monkeypatch):
     path = hand_trace().save(tmp_path / "t.json")
     before = path.read_bytes()
 
-    def explode(obj, f, **kw):
-        f.write('{"schema": "trviz.trace", "ver')  # half a file...
-        raise KeyboardInterrupt  # ...then the user presses Ctrl-C
+    def explode(fd):  # the new file is written but not yet in place...
+        raise KeyboardInterrupt  # ...when the user presses Ctrl-C
 
-    monkeypatch.setattr("trviz.trace.json.dump", explode)
+    monkeypatch.setattr("trviz.plumbing.os.fsync", explode)
     with pytest.raises(KeyboardInterrupt):
         hand_trace()[:1].save(path)
     assert path.read_bytes() == before

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from trviz.errors import ConfigError
+from trviz.plumbing import dtype_name
 from trviz.sweep_cache import swept_tree
 from trviz.trees import Tree, check_fits, get_tree, with_lookup_branch
 
@@ -116,8 +117,9 @@ class TRConfig:
 
     def model_tree(self, model, sampling: bool = False) -> Tree:
         """:meth:`resolve_tree` for ``model``'s device, dtype and name (no lookup branch)."""
-        dtype_name = str(model.dtype).removeprefix("torch.")
-        return self.resolve_tree(model.device.type, dtype_name, model.name_or_path, sampling)
+        return self.resolve_tree(
+            model.device.type, dtype_name(model.dtype), model.name_or_path, sampling
+        )
 
     def step_tree(self, model, sampling: bool = False) -> tuple[Tree, tuple[int, ...]]:
         """The tree one step verifies on ``model`` (:meth:`model_tree`), with the prompt-lookup

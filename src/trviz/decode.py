@@ -30,6 +30,7 @@ from trviz.matrix import (
 )
 from trviz.metrics import PHASES, Stats
 from trviz.model import context_window, encode_prompt, eos_ids, tokenizer_fingerprint
+from trviz.plumbing import Clock, dtype_name
 from trviz.recording import StepTensors, check_level, step_record, trace_token_ids
 from trviz.sampling import (
     SamplingParams,
@@ -71,18 +72,6 @@ class GenerationResult:
         )
 
 
-class _Clock:
-    """perf_counter, synchronising CUDA first when asked (timings must mean something)."""
-
-    def __init__(self, device: torch.device, sync: bool):
-        self.sync = sync and device.type == "cuda"
-
-    def __call__(self) -> float:
-        if self.sync:
-            torch.cuda.synchronize()
-        return time.perf_counter()
-
-
 # ----- one step ---------------------------------------------------------------------------------
 
 
@@ -95,7 +84,7 @@ def tr_step(
     tt: TreeTensors,
     kind: str,
     snapshot: bool,
-    clock: _Clock,
+    clock: Clock,
     lookup: Lookup | None = None,
     sampling: SamplingParams | None = None,
     generator: torch.Generator | None = None,
@@ -261,7 +250,7 @@ def _run_meta(model, method: str, prompt: Any, fingerprint: str, **more: Any) ->
         "model": getattr(model.config, "_name_or_path", "") or type(model).__name__,
         "vocab_fingerprint": fingerprint,
         "device": str(model.device),
-        "dtype": str(model.dtype).removeprefix("torch."),
+        "dtype": dtype_name(model.dtype),
         "prompt": prompt if isinstance(prompt, str) else None,
         **more,
     }
@@ -323,7 +312,7 @@ def generate(
         matrix.meta.setdefault(key, value)  # what a saved matrix says about where it came from
     table = matrix.table
     tt, kind = TreeTensors.build(tree, device), mask_kind(model)
-    clock = _Clock(device, sync=level != "none")
+    clock = Clock(device, sync=level != "none")
     eos = eos_ids(model, tokenizer)
     records: list[StepRecord] | None = [] if level != "none" else None
     generator = make_generator(sp, device)
@@ -415,7 +404,7 @@ def greedy(
         level = "summary"
     ids = _prepare(model, tokenizer, prompt, max_new_tokens, chat, 1)
     device = model.device
-    clock = _Clock(device, sync=True)
+    clock = Clock(device, sync=True)
     eos = eos_ids(model, tokenizer)
     records: list[StepRecord] | None = [] if level != "none" else None
     generator = make_generator(sp, device)
@@ -460,7 +449,7 @@ def hf_generate(
     Extra keyword arguments go to ``generate`` (e.g. ``prompt_lookup_num_tokens=10``).
     """
     ids = _prepare(model, tokenizer, prompt, max_new_tokens, chat, 1)
-    clock = _Clock(model.device, sync=True)
+    clock = Clock(model.device, sync=True)
     eos = sorted(eos_ids(model, tokenizer))
     t_start = clock()
     input_ids = torch.tensor([ids], device=model.device)

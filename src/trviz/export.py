@@ -13,13 +13,13 @@ import hashlib
 import html
 import os
 import sys
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 import plotly.graph_objects as go
 
 from trviz.animation import MAX_FRAMES, animate
+from trviz.plumbing import write_atomic
 from trviz.text import model_name, run_text, step_text, tree_text
 from trviz.trace import Trace, load_trace
 
@@ -41,20 +41,6 @@ pre {{ background: #f6f8fa; padding: 10px 14px; border-radius: 6px; font-size: 1
 </body>
 </html>
 """
-
-
-def _write_atomic(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a shared page should be readable
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def figure_html(fig: go.Figure) -> str:
@@ -93,7 +79,7 @@ def to_html(
     page = PAGE.format(
         title=html.escape(title), plot=figure_html(fig), summary=html.escape(summary)
     )
-    return _write_atomic(Path(path), page)
+    return write_atomic(path, page)
 
 
 def save_png(fig: go.Figure, path: str | os.PathLike, scale: float = 1.0) -> Path:

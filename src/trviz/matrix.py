@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import torch
 
 from trviz.errors import ConfigError, MatrixError
+from trviz.plumbing import write_atomic
 
 UNWRITTEN = -1
 
@@ -69,8 +69,6 @@ class Matrix:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Save atomically, with the vocabulary fingerprint and metadata."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "format": "trviz.matrix/1",
             "table": self.table.cpu(),
@@ -78,15 +76,7 @@ class Matrix:
             "steps_seen": self.steps_seen,
             "meta": self.meta,
         }
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
-            torch.save(payload, tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_atomic(path, lambda f: torch.save(payload, f))
 
     def __repr__(self) -> str:
         return (

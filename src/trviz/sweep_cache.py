@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from trviz.model import cache_root  # stdlib-only at import time
+from trviz.plumbing import write_atomic
 from trviz.trees import PRESETS
 
 SCHEMA = "trviz.sweep"
@@ -40,16 +39,7 @@ def sweep_path(model_name: str, device_type: str, dtype_name: str) -> Path:
 def save_sweep(data: dict[str, Any], model_name: str, device_type: str, dtype_name: str) -> Path:
     """Write a sweep result atomically (temp file + rename)."""
     path = sweep_path(model_name, device_type, dtype_name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"schema": SCHEMA, **data}, f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, json.dumps({"schema": SCHEMA, **data}, indent=1))
 
 
 def load_sweep(model_name: str, device_type: str, dtype_name: str) -> dict[str, Any] | None:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from trviz.errors import TraceError
+from trviz.plumbing import write_atomic
 
 SCHEMA_VERSION = 1
 LEVELS = ("none", "summary", "full")
@@ -223,18 +223,7 @@ class Trace:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write JSON atomically (temp file + rename: never a half-written file)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self.to_json(), f, separators=(",", ":"))
-            os.chmod(tmp, 0o644)  # mkstemp makes 0600
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_atomic(path, json.dumps(self.to_json(), separators=(",", ":")))
 
 
 def load_trace(path: str | os.PathLike) -> Trace:

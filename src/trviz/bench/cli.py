@@ -17,6 +17,7 @@ from pathlib import Path
 
 from trviz.bench.methods import METHODS, START_MODES
 from trviz.bench.suite import DEFAULT_PER_CATEGORY
+from trviz.plumbing import write_atomic
 
 DEFAULT_METHODS = "ar,hf,pld,tr,tr-paper"
 
@@ -152,8 +153,7 @@ def _write(args: argparse.Namespace, result) -> None:
     if args.json:
         print(f"JSON: {result.save(args.json)}")
     if args.markdown:
-        args.markdown.parent.mkdir(parents=True, exist_ok=True)
-        args.markdown.write_text(report.to_markdown(result), encoding="utf-8")
+        write_atomic(args.markdown, report.to_markdown(result))
         print(f"Markdown: {args.markdown}")
     if args.html:
         _html(args.html, [report.speedup_figure(result), report.mat_speedup_figure(result)])
@@ -178,8 +178,7 @@ def _sweep(args: argparse.Namespace, model, tok) -> int:
     if "cache_file" in data:
         print(f"cached for tree='auto': {data['cache_file']}")
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        write_atomic(args.json, json.dumps(data, indent=1))
         print(f"JSON: {args.json}")
     if args.html:
         _html(args.html, [report.cost_curve_figure(data)])
@@ -191,10 +190,9 @@ def _html(path: Path, figures) -> None:
     parts = [
         fig.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, fig in enumerate(figures)
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
+    write_atomic(
+        path,
         "<!doctype html><html><head><meta charset='utf-8'><title>trviz bench</title>"
         "</head><body>" + "".join(parts) + "</body></html>",
-        encoding="utf-8",
     )
     print(f"HTML: {path}")

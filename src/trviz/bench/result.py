@@ -28,12 +28,12 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from trviz.bench.suite import CATEGORIES
+from trviz.plumbing import write_atomic
 
 SCHEMA = "trviz.bench/1"
 
@@ -149,17 +149,7 @@ class BenchResult:
     def save(self, path: str | os.PathLike) -> Path:
         """Write the JSON atomically (temp file + rename), so an interrupted write leaves the
         previous file intact."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self.to_json(), f, indent=1)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_atomic(path, json.dumps(self.to_json(), indent=1))
 
 
 def load_result(path: str | os.PathLike) -> BenchResult:

@@ -30,6 +30,7 @@ from trviz.bench.methods import MethodState, get_method
 from trviz.bench.result import BenchResult, median
 from trviz.bench.suite import WARMUP_PROMPTS, Question, builtin_suite
 from trviz.errors import ConfigError
+from trviz.plumbing import Clock, dtype_name
 
 DEFAULT_METHODS = ("ar", "hf", "pld", "tr", "tr-paper")
 EXACT_DTYPES = ("float32", "float64")
@@ -67,12 +68,6 @@ def first_diff(a: Sequence[int], b: Sequence[int]) -> int | None:
     return None if len(a) == len(b) else min(len(a), len(b))
 
 
-def _clock(device: torch.device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter()
-
-
 def busy_cpu_s() -> float | None:
     """CPU-seconds spent busy by every process on the machine so far (Linux ``/proc/stat``);
     None where that file does not exist."""
@@ -91,12 +86,12 @@ def timed_call(
     """Run one method once: ``(result, measure)`` where measure has ``wall_s``, ``forwards``
     (target forwards), ``cpu_s`` (this process's CPU time) and ``others_cores`` (cores other
     processes kept busy on average meanwhile: the contention the timing suffered)."""
-    fn = get_method(name).fn
+    fn, clock = get_method(name).fn, Clock(model.device)
     with ForwardCounter(model) as counter:
         busy0, cpu0 = busy_cpu_s(), time.process_time()
-        t0 = _clock(model.device)
+        t0 = clock()
         result = fn(model, tokenizer, prompt, max_new_tokens, state)
-        wall = _clock(model.device) - t0
+        wall = clock() - t0
         cpu, busy1 = time.process_time() - cpu0, busy_cpu_s()
     others = None if busy0 is None or busy1 is None else max(busy1 - busy0 - cpu, 0.0) / wall
     if state.start == "hot" and getattr(result, "matrix", None) is not None:
@@ -265,7 +260,7 @@ def bench_meta(model, methods: list[str], states: dict[str, MethodState],
 
     import trviz
 
-    dtype = str(model.dtype).removeprefix("torch.")
+    dtype = dtype_name(model.dtype)
     info = {}
     for name in methods:
         method = get_method(name)

@@ -15,7 +15,6 @@ model/device/dtype (:mod:`trviz.sweep_cache`) and ``TRConfig(tree="auto")`` uses
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,17 +24,12 @@ from trviz.bench.suite import WARMUP_PROMPTS, builtin_suite
 from trviz.config import TRConfig
 from trviz.forward import prefill
 from trviz.kv import crop, new_cache
+from trviz.plumbing import Clock, dtype_name
 from trviz.sweep_cache import save_sweep
 
 SWEEP_TREES = ("chain-4", "tr-8", "tr-12", "tr-16", "tr-24", "tr-32", "tr-40", "2.2.2")
 SWEEP_Q = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128)
 SWEEP_CATEGORIES = ("code", "translation", "math_reasoning", "mt_bench")
-
-
-def _clock(device: torch.device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter()
 
 
 @torch.inference_mode()
@@ -53,12 +47,13 @@ def forward_cost(
     cache = new_cache(model)
     prefill(model, cache, ids[:prefix_len])
     times: dict[int, list[float]] = {q: [] for q in qs}
+    clock = Clock(model.device)
     for r in range(repeats + 1):
         for q in qs:
             x = ids[prefix_len : prefix_len + q][None]
-            t0 = _clock(model.device)
+            t0 = clock()
             model(input_ids=x, cache=cache, use_cache=True)
-            elapsed = _clock(model.device) - t0
+            elapsed = clock() - t0
             crop(cache, prefix_len)
             if r:
                 times[q].append(elapsed)
@@ -143,7 +138,7 @@ def sweep_trees(
             **tree_mat(model, tokenizer, name, prompts, warmup, max_new_tokens),
         }
     best = choose_tree(cost, measured)
-    dtype = str(model.dtype).removeprefix("torch.")
+    dtype = dtype_name(model.dtype)
     data = {
         "model": model.name_or_path or type(model).__name__, "device": str(model.device),
         "dtype": dtype, "threads": torch.get_num_threads(), "prefix_len": 256,
