@@ -9,7 +9,6 @@ CPU uses) and the parallel draw at every node (what accelerators use), forced on
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 
 import pytest
@@ -19,6 +18,7 @@ from tiny_models import TinyTokenizer, make_tiny
 import trviz
 import trviz.sampling
 import trviz.verify
+from tr_notebooks.stats import chi_square
 from trviz.errors import ConfigError
 from trviz.run import choose_tree
 from trviz.sampling import (
@@ -60,69 +60,6 @@ def hot(tiny):
 def verifier(request):
     """Which verification form runs: the host walk (CPU's own) or the parallel draw."""
     return request.param
-
-
-# ----- a chi-square goodness-of-fit test, written out (no scipy here) ---------------------------
-
-
-def upper_gamma_q(a: float, x: float) -> float:
-    """Regularised upper incomplete gamma Q(a, x): series below a + 1, continued fraction above."""
-    if x <= 0:
-        return 1.0
-    log_front = a * math.log(x) - x - math.lgamma(a)
-    if x < a + 1:
-        term = total = 1.0 / a
-        n = a
-        while abs(term) > 1e-15 * abs(total):
-            n += 1
-            term *= x / n
-            total += term
-        return 1.0 - total * math.exp(log_front)
-    tiny = 1e-300  # modified Lentz
-    b = x + 1 - a
-    c, d = 1 / tiny, 1 / b
-    h = d
-    for i in range(1, 10_000):
-        an = -i * (i - a)
-        b += 2
-        d = an * d + b
-        d = tiny if abs(d) < tiny else d
-        c = b + an / c
-        c = tiny if abs(c) < tiny else c
-        d = 1 / d
-        h *= d * c
-        if abs(d * c - 1) < 1e-15:
-            break
-    return math.exp(log_front) * h
-
-
-def chi_square_p(counts: Counter, probs: dict[tuple, float]) -> tuple[float, float, int]:
-    """(statistic, p-value, df) of observed ``counts`` against exact ``probs``; cells expected
-    below 5 are pooled into one bin, as the chi-square approximation requires."""
-    n = sum(counts.values())
-    assert set(counts) <= set(probs), "a sequence the model gives zero probability was drawn"
-    stat, pooled_obs, pooled_exp, bins = 0.0, 0, 0.0, 0
-    for cell, p in probs.items():
-        exp = n * p
-        if exp >= 5:
-            stat += (counts[cell] - exp) ** 2 / exp
-            bins += 1
-        else:
-            pooled_obs += counts[cell]
-            pooled_exp += exp
-    if pooled_exp > 0:
-        stat += (pooled_obs - pooled_exp) ** 2 / pooled_exp
-        bins += 1
-    df = bins - 1
-    return stat, upper_gamma_q(df / 2, stat / 2), df
-
-
-def test_chi_square_p_value_matches_tables():
-    # textbook critical values: chi2(1) 3.841 -> 0.05, chi2(10) 23.209 -> 0.01, chi2(100) 149.449
-    assert upper_gamma_q(0.5, 3.841 / 2) == pytest.approx(0.05, abs=2e-4)
-    assert upper_gamma_q(5, 23.209 / 2) == pytest.approx(0.01, abs=2e-5)
-    assert upper_gamma_q(50, 149.449 / 2) == pytest.approx(0.001, abs=2e-6)
-    assert upper_gamma_q(50, 99.334 / 2) == pytest.approx(0.5, abs=1e-3)
 
 
 # ----- the exact distribution of the first tokens -----------------------------------------------
@@ -183,7 +120,7 @@ def test_tr_sampling_matches_the_exact_distribution(tiny, hot, verifier, kw):
         3000,
     )
     assert mat > 1.2, f"drafts were rarely accepted (MAT {mat:.2f}): the test would be vacuous"
-    stat, p, df = chi_square_p(counts, exact)
+    stat, p, df = chi_square(counts, exact)
     assert p > ALPHA, f"TR sampling deviates from plain sampling: chi2={stat:.1f}, df={df}, p={p:g}"
 
 
@@ -196,7 +133,7 @@ def test_plain_sampling_matches_the_exact_distribution(tiny):
         2000,
         seed0=10_000,
     )
-    stat, p, df = chi_square_p(counts, exact)
+    stat, p, df = chi_square(counts, exact)
     assert p > ALPHA, f"plain sampling deviates: chi2={stat:.1f}, df={df}, p={p:g}"
 
 
@@ -268,7 +205,7 @@ def test_a_biased_verifier_is_caught(tiny, hot, monkeypatch, form, name, bug):
         ),
         1500,
     )
-    stat, p, df = chi_square_p(counts, exact)
+    stat, p, df = chi_square(counts, exact)
     assert p < ALPHA, f"the biased verifier was not detected: chi2={stat:.1f}, df={df}, p={p:g}"
 
 

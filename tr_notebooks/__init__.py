@@ -13,8 +13,11 @@ minutes; the outputs that nbval checks never depend on it.
 
 Exercises: ``tr_notebooks.check_<name>(your_function)`` runs your function on the shared
 hand-drawn cases, compares it with trviz's reference implementation and returns a
-:class:`~tr_notebooks.checkers.Verdict` that shows the first mismatch in words. It never raises,
-so a notebook with an unfinished exercise still runs top to bottom.
+:class:`~tr_notebooks.checkers.Verdict` that shows the first mismatch in words, names the common
+mistake it looks like, and gives a hint. It never raises, so a notebook with an unfinished
+exercise still runs top to bottom. The exercises are one table, ``tr_notebooks.EXERCISES``; every
+``check_<name>`` comes from it. ``tr_notebooks.compare(...)`` puts a prediction next to your own
+measurement.
 
 Copy the notebooks somewhere writable: ``python -m tr_notebooks DEST`` (or ``tr-notebooks DEST``).
 """
@@ -28,16 +31,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from tr_notebooks.checkers import (
-    Verdict,
-    check_chain_accept,
-    check_draft,
-    check_longest_accepted,
-    check_positions,
-    check_recycle,
-    check_sample_walk,
-    check_tree_mask,
-)
+from tr_notebooks.checkers import CHECKERS, EXERCISES, Verdict, check
+from tr_notebooks.predictions import compare
 
 _TRUE = {"1", "true", "yes", "on"}
 SMOKE: bool = (
@@ -117,8 +112,24 @@ def notebook_paths() -> list[Path]:
     return sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
 
 
+def reference(name: str):
+    """trviz's own answer to exercise ``name``, as a function with the exercise's parameters."""
+    return EXERCISES[name].reference
+
+
+def __getattr__(name: str):
+    """``check_<exercise>``: the checker of every exercise in the table."""
+    if name.startswith("check_") and name[len("check_") :] in CHECKERS:
+        return CHECKERS[name[len("check_") :]]
+    raise AttributeError(f"module 'tr_notebooks' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
 __all__ = [
     "SMOKE", "Course", "setup", "png_export_available", "notebooks_dir", "notebook_paths",
-    "Verdict", "check_chain_accept", "check_recycle", "check_draft", "check_tree_mask",
-    "check_positions", "check_longest_accepted", "check_sample_walk",
+    "EXERCISES", "Verdict", "check", "reference", "compare",
+    *(f"check_{name}" for name in CHECKERS),
 ]  # fmt: skip
