@@ -168,11 +168,11 @@ def _drop_eos(result: list) -> list:
 
 
 def ref_predicted_speedup(mat: float, cost_1: float, cost_q: float, overhead: float) -> float:
-    """trviz's answer via ``trviz.bench.sweep.choose_tree`` on a one-tree sweep."""
-    from trviz.bench.sweep import choose_tree
+    """trviz's answer via ``trviz.bench.sweep.best_measured_tree`` on a one-tree sweep."""
+    from trviz.bench.sweep import best_measured_tree
 
     trees = {"t": {"size": 2, "mat": mat, "overhead_s": overhead}}
-    choose_tree({1: cost_1, 2: cost_q}, trees)
+    best_measured_tree({1: cost_1, 2: cost_q}, trees)
     return trees["t"]["predicted_speedup"]
 
 
@@ -231,10 +231,10 @@ PREDICTED_SPEEDUP = Exercise(
 
 
 def ref_pick_tree(cost: dict[int, float], trees: dict[str, dict[str, float]]) -> str:
-    """trviz's answer via ``trviz.bench.sweep.choose_tree`` (the sweep's own choice)."""
-    from trviz.bench.sweep import choose_tree
+    """trviz's answer via ``trviz.bench.sweep.best_measured_tree`` (the sweep's own choice)."""
+    from trviz.bench.sweep import best_measured_tree
 
-    return choose_tree(dict(cost), copy.deepcopy(trees))
+    return best_measured_tree(dict(cost), copy.deepcopy(trees))
 
 
 def pick_tree(cost: dict[int, float], trees: dict[str, dict[str, float]], score=None) -> str:
