@@ -102,8 +102,8 @@ def test_matrix_stages():
     trace, story = hand_trace(), describe_step(hand_trace(), 0)
 
     def codes(stage):
-        return [[MATRIX_CELLS[c] if c is not None else None for c in row]
-                for row in matrix_panel(trace, story, stage, max_rows=4).traces[0]["z"]]  # fmt: skip
+        z = matrix_panel(trace, story, stage, max_rows=4).traces[0]["z"]
+        return [[MATRIX_CELLS[c] if c is not None else None for c in row] for row in z]
 
     assert codes("draft")[:3] == [["read", "read"], ["read", "plain"], ["unread", "unread"]]
     assert codes("accept")[0] == ["accepted", "read"]  # ' cat' accepted, ' dog' rejected
