@@ -343,3 +343,8 @@ def test_layers_text_and_trace_are_stdlib_views_never_torch():
         "assert 'torch' not in sys.modules, 'a view imported torch'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_colour_table_in_the_docs_lists_every_look():
+    doc = (Path(__file__).parent.parent / "docs" / "views.md").read_text(encoding="utf-8")
+    assert [k for k in LOOKS if f"| `{k}` |" not in doc] == []

@@ -148,8 +148,7 @@ class _Builder:
 
     def panels(self, story: StepStory, stage: str | None) -> dict[str, Panel]:
         w, h = self.grid.px("tree")
-        before = stage in ("draft", "verify") and story.step > self.span.steps[0].step
-        upto = story.step - 1 if before else story.step
+        upto = story.step - 1 if stage in ("draft", "verify") else story.step
         return {
             "tree": tree_panel(self.trace, story, stage, w, h, max_rows=self.max_rows,
                                rows=self.rows, depth=self.depth),

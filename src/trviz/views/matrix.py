@@ -42,7 +42,7 @@ def _codes(story: StepStory, row: Row, stage: str | None) -> list[int]:
         node = by_rank.get(r)
         if stage in ("update", None):
             code = "rewritten" if r in row.changed else "plain"
-        elif row.never_written and row.filled:
+        elif any(story.nodes[i].origin == "placeholder" for i in row.filled):
             code = "placeholder"
         elif node is not None and node.token >= 0:
             code = "accepted" if node.accepted and stage not in ("draft", "verify") else "read"

@@ -80,7 +80,8 @@ def _cell(trace: Trace, version: RowVersion, rank: int) -> tuple[str, bool]:
     """(cell text, is it treasure) for one candidate of one version."""
     uses = [d for d in version.uses if d.rank == rank]
     text = token_label(trace, version.row[rank], 8)
-    marks = " ".join(f"{'✓' if d.accepted else '·'}{d.step}" for d in uses[:3])
+    marks = " ".join(dict.fromkeys(f"{'✓' if d.accepted else '·'}{d.step}" for d in uses))
+    marks = marks if len(marks) <= 12 else marks[:11] + "…"
     treasure_ = version.origin.kind == "rejected" and any(d.accepted for d in uses)
     return (f"{text}<br>{marks}" if marks else text), treasure_
 
@@ -145,8 +146,9 @@ def row_story_figure(
     fig.update_xaxes(type="category", tickvals=names, ticktext=ticks, tickfont=dict(size=10))
     fig.update_yaxes(title_text="rank", autorange="reversed", tickvals=list(range(k)))
     fig.add_annotation(
-        text=legend_html(palette) + "   ✓N: drafted at step N, accepted · ·N: rejected",
-        x=0, y=-0.42, xref="paper", yref="paper", xanchor="left", showarrow=False,
+        text=legend_html(palette) + "<br>✓N: drafted a node at step N that was accepted; "
+        "·N: rejected",
+        x=0, y=-0.36, xref="paper", yref="paper", xanchor="left", showarrow=False,
         font=dict(size=11),
     )  # fmt: skip
     return fig
