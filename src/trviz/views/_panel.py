@@ -84,3 +84,21 @@ def legend_note(names: tuple[str, ...], y: float) -> dict[str, Any]:
     return dict(text=legend_html(names), x=0, y=y, xref="paper", yref="paper", xanchor="left",
                 yanchor="top", showarrow=False, font=dict(size=11, color=INK),
                 name="legend")  # fmt: skip
+
+
+def staged_figure(
+    panel: Panel,
+    caption: str,
+    legend: tuple[str, ...],
+    size: tuple[int, int],
+    left: int = 20,
+    legend_y: float = -0.01,
+) -> go.Figure:
+    """A standalone figure of one stage of a step view: the panel, its caption on top and the
+    legend of the looks it uses below (``size``: width, height in pixels)."""
+    width, height = size
+    fig = figure(panel, width, height)
+    fig.update_layout(margin=dict(l=left, r=20, t=90, b=60 if legend_y > -0.05 else 110))
+    fig.add_annotation(**caption_note(caption, 1.02, width - 40))
+    fig.add_annotation(**legend_note(legend, legend_y))
+    return fig

@@ -18,7 +18,7 @@ from trviz.describe import StepStory, check_stage, describe_step
 from trviz.scheme import LOOKS, RULE, WHITE
 from trviz.text import caption, token_label
 from trviz.trace import Trace
-from trviz.views._panel import MONO, Panel, caption_note, figure, legend_note
+from trviz.views._panel import MONO, Panel, staged_figure
 
 LABEL_GAP_PX = 13  # printed axis labels are at least this far apart
 
@@ -113,8 +113,6 @@ def mask_figure(
     """The tree attention mask of step ``step`` (query rows, key columns, depth-first order)."""
     story = describe_step(trace, step)
     check_stage(stage)
-    fig = figure(mask_panel(trace, story, stage, height - 200), width, height)
-    fig.update_layout(margin=dict(l=110, r=20, t=90, b=110))
-    fig.add_annotation(**caption_note(caption(trace, story, stage), 1.02, width - 40))
-    fig.add_annotation(**legend_note(("attends", "accepted"), -0.16))
-    return fig
+    panel = mask_panel(trace, story, stage, height - 200)
+    legend = ("attends", "accepted")
+    return staged_figure(panel, caption(trace, story, stage), legend, (width, height), 110, -0.16)

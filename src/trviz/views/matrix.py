@@ -17,7 +17,7 @@ from trviz.describe import Row, StepStory, check_stage, describe_step
 from trviz.scheme import FAINT, INK, LOOKS, WHITE
 from trviz.text import caption, token_label
 from trviz.trace import Trace
-from trviz.views._panel import MONO, Panel, caption_note, figure, legend_note
+from trviz.views._panel import MONO, Panel, staged_figure
 
 # cell code -> the look that colours it (a discrete colour scale over the codes)
 CELLS = ("plain", "read", "accepted", "placeholder", "rewritten", "unread")
@@ -147,8 +147,5 @@ def matrix_figure(
     ``stage`` (``None``: after the whole step); row numbers match the tree's numbered nodes."""
     story = describe_step(trace, step)
     check_stage(stage)
-    fig = figure(matrix_panel(trace, story, stage, max_rows, width - 200), width, height)
-    fig.update_layout(margin=dict(l=170, r=20, t=90, b=80))
-    fig.add_annotation(**caption_note(caption(trace, story, stage), 1.02, width - 40))
-    fig.add_annotation(**legend_note(LEGEND, -0.1))
-    return fig
+    panel = matrix_panel(trace, story, stage, max_rows, width - 200)
+    return staged_figure(panel, caption(trace, story, stage), LEGEND, (width, height), 170, -0.1)

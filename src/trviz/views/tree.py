@@ -27,7 +27,7 @@ from trviz.describe import Node, StepStory, check_stage, describe_step
 from trviz.scheme import BLACK, DARK, EDGE, INK, LOOKS, MUTED, WHITE
 from trviz.text import caption, choice_word, plural, stop_words, token_label
 from trviz.trace import Trace
-from trviz.views._panel import MONO, Panel, caption_note, figure, hidden_axis, legend_note
+from trviz.views._panel import MONO, Panel, hidden_axis, staged_figure
 
 ROW_PX = 15  # vertical pixels per slot at least: 10 px labels never touch
 MAX_ROW_PX = 26  # and at most: small trees stay compact, drawn from the top
@@ -342,8 +342,4 @@ def tree_figure(
     if height is None:
         height = 150 + int(min(600, max(170, tree_layout(story).slots * 22)))
     panel = tree_panel(trace, story, stage, width - 40, height - 150, expand)
-    fig = figure(panel, width, height)
-    fig.update_layout(margin=dict(l=20, r=20, t=90, b=60))
-    fig.add_annotation(**caption_note(caption(trace, story, stage), 1.02, width - 40))
-    fig.add_annotation(**legend_note(LEGEND, -0.01))
-    return fig
+    return staged_figure(panel, caption(trace, story, stage), LEGEND, (width, height))
