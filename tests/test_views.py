@@ -63,6 +63,12 @@ def test_paper_tree_folds_rejected_subtrees_to_fit():
     labels = _trace(panel, "nodes")["text"]
     assert any(re.search(r" \+\d+$", label) for label in labels)
     assert "folded under rejected nodes" in panel.title
+    # tighter still: the path's highest-ranked rejected children fold into one "+N more" slot
+    crowded = describe_step(fixture("paper"), 25)
+    lay = tree_layout(crowded, height_px=200)
+    assert lay.more and lay.slots <= 200 // 15 and all(i in lay.xy for i in crowded.path)
+    folds = _trace(tree_panel(fixture("paper"), crowded, "accept", 1000, 200), "folded")
+    assert folds["text"] and all(re.fullmatch(r"\+\d+ more", t) for t in folds["text"])
 
 
 def test_tree_stages_draw_origin_then_verdict_then_outcome():

@@ -20,7 +20,7 @@ writes count as sources instead of ``hot_start``. Stdlib only.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from trviz.describe import (
@@ -136,10 +136,18 @@ class RowVersion:
     uses: tuple[Draft, ...]  # nodes drafted from this content, in step order
 
 
+Walked = Iterable[tuple[StepStory, list[Draft], dict[int, Origin]]]
+
+
 def row_versions(trace: Trace, token: int, history: Sequence[Trace] = ()) -> list[RowVersion]:
     """The history of matrix row ``token`` across ``trace``: each version and what it drafted."""
+    return versions_of(walk(trace, history), token)
+
+
+def versions_of(walked: Walked, token: int) -> list[RowVersion]:
+    """:func:`row_versions` from :func:`walk`'s steps (a caller may keep them and pass a prefix)."""
     versions: list[RowVersion] = []
-    for story, drafts, found in walk(trace, history):
+    for story, drafts, found in walked:
         row = next((r for r in story.rows if r.token == token), None)
         if row is None:
             continue
@@ -148,9 +156,8 @@ def row_versions(trace: Trace, token: int, history: Sequence[Trace] = ()) -> lis
             versions.append(RowVersion(found[token], row.before, ()))
         uses = tuple(d for d in drafts if d.row == token)
         if uses:
-            versions[-1] = RowVersion(
-                versions[-1].origin, versions[-1].row, versions[-1].uses + uses
-            )
+            cur = versions[-1]
+            versions[-1] = RowVersion(cur.origin, cur.row, cur.uses + uses)
         if row.writer is not None:
             kind = "path" if story.nodes[row.writer].accepted else "rejected"
             versions.append(RowVersion(Origin(kind, story.step, row.writer), row.after, ()))
@@ -192,7 +199,11 @@ def version_name(version: RowVersion) -> str:
 def row_story_text(trace: Trace, token: int, history: Sequence[Trace] = ()) -> str:
     """The text twin of :func:`trviz.views.row_story_figure`: each version of row ``token``, who
     wrote it, and the drafts it made (``✓`` accepted)."""
-    versions = row_versions(trace, token, history)
+    return story_lines(trace, token, row_versions(trace, token, history))
+
+
+def story_lines(trace: Trace, token: int, versions: list[RowVersion]) -> str:
+    """:func:`row_story_text` from already computed versions."""
     lines = [f"row '{token_label(trace, token)}' (id {token}): {len(versions)} versions"]
     for v in versions:
         row = " ".join(token_label(trace, t, 8) for t in v.row)

@@ -22,7 +22,7 @@ import plotly.io as pio
 from IPython.display import display
 
 from trviz.describe import STAGES, describe_step, require_full
-from trviz.recycling import row_story_text, treasure
+from trviz.recycling import story_lines, treasure, versions_of, walk
 from trviz.text import stage_text, step_text, token_label
 from trviz.trace import Trace
 from trviz.views import VIEWS, hover_trace, render
@@ -64,6 +64,7 @@ class Player:
         self.history = widgets.HTML()
         self.figure_box = widgets.Box()
         self.figure: go.FigureWidget | None = None
+        self._walked: list | None = None
         for control in (self.slider, self.stage, self.view, self.expand):
             control.observe(lambda _: self.refresh(), "value")
         self.row.observe(self._on_row_pick, "value")
@@ -122,8 +123,10 @@ class Player:
         return self._show_row()
 
     def _show_row(self) -> str:
-        upto = self.trace[: self.trace.steps.index(self.trace.by_step(self.step)) + 1]
-        text = row_story_text(upto, self.token)
+        if self._walked is None:  # every step's drafts and their origins, computed once
+            self._walked = list(walk(self.trace))
+        shown = (w for w in self._walked if w[0].step <= self.step)
+        text = story_lines(self.trace, self.token, versions_of(shown, self.token))
         self.history.value = f"<pre style='font-size:11px'>{html.escape(text)}</pre>"
         return self.history.value
 

@@ -1,12 +1,13 @@
 """The draft tree of one step, stage by stage: draft -> verify -> accept -> update.
 
 Layout (deterministic): depth runs left to right, leaves are stacked top to bottom in rank order
-and every parent sits between its first and last child. The bonus token gets its own slot as the
-first child of the deepest accepted node, so it sits beside that node (it *is* the token that
-follows it). Slots are at least :data:`ROW_PX` pixels apart; when a tree has more leaves than fit,
-rejected subtrees are folded into their root, whose label shows ``+N`` (largest first), and then
-the highest-ranked rejected children of the path into one ``+N more`` slot: labels never overlap.
-``expand=True`` draws every node.
+and every parent sits between its first and last child. The bonus token gets its own slot in the
+middle of the deepest accepted node's children, level with that node, so it sits right beside it
+(it *is* the token that follows it) and its short edge crosses nothing. Slots are at least
+:data:`ROW_PX` pixels apart; when a tree has more leaves than fit, rejected subtrees are folded
+into their root, whose label shows ``+N`` (largest first), and then the highest-ranked rejected
+children of the path into one ``+N more`` slot: labels never overlap. ``expand=True`` draws
+every node.
 
 Stages: ``draft`` colours nodes by origin (drafted from a row, copied from the context,
 placeholder, empty) and numbers the nodes whose matrix row was read (the same numbers label the
@@ -168,7 +169,7 @@ def _hover(trace: Trace, story: StepStory, node: Node) -> str:
     if node.pick >= 0:
         lines.append(f"model {choice_word(trace)} after it: '{token_label(trace, node.pick)}'")
     else:
-        lines.append("no sample drawn after it (the sampling walk never got here)")
+        lines.append("model sample after it: none drawn (the sampling walk never got here)")
     if node.index:
         verdict = {True: "✓ its parent's pick", False: "✗ not its parent's pick", None: ""}
         outcome = LOOKS["accepted" if node.accepted else "rejected"].label
