@@ -72,19 +72,19 @@ def _texts(trace: Trace, story: StepStory, row: Row, stage: str | None, chars: i
 
 
 def _hover(trace: Trace, story: StepStory, row: Row) -> list[str]:
-    by_rank: dict[int, list[int]] = {}
+    """Per cell: the row and column, the entry before -> after, the nodes drafted from it."""
+    by_rank: dict[int, list[str]] = {}
     for i in row.filled:
-        by_rank.setdefault(story.nodes[i].rank, []).append(i)
+        by_rank.setdefault(story.nodes[i].rank, []).append(str(i))
+    head = f"row '{token_label(trace, row.token)}'"
     writer = "" if row.writer is None else f"<br>rewritten by node {row.writer}"
     out = []
     for r in range(story.k):
-        nodes = ", ".join(map(str, by_rank.get(r, []))) or "none"
-        out.append(
-            f"row '{token_label(trace, row.token)}' · column {r}"
-            f"<br>before: '{token_label(trace, row.before[r])}'"
-            f"<br>after: '{token_label(trace, row.after[r])}'<br>drafted nodes: {nodes}{writer}"
-            + ("<br>never written before this step" if row.never_written else "")
-        )
+        before, after = token_label(trace, row.before[r]), token_label(trace, row.after[r])
+        entry = f"'{before}'" if before == after else f"'{before}' → '{after}'"
+        nodes = by_rank.get(r)
+        drafted = f"<br>drafted node {', '.join(nodes)}" if nodes else ""
+        out.append(f"{head} col {r}: {entry}{drafted}{writer}")
     return out
 
 

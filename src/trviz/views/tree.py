@@ -295,7 +295,8 @@ def tree_panel(
         i: _label(trace, story, story.nodes[i], stage, chars, lay.folded.get(i, 0)) for i in lay.xy
     }
     ends = {
-        i: x + min(0.8, (_visible(labels[i]) * CHAR_PX + 12) / unit) for i, (x, _) in lay.xy.items()
+        i: round(x + min(0.8, (_visible(labels[i]) * CHAR_PX + 12) / unit), 3)
+        for i, (x, _) in lay.xy.items()
     }
     after = stage not in ("draft", "verify")
     ex, ey = _edges(story, lay, ends, tuple(lay.xy))
