@@ -117,8 +117,10 @@ def _phrase(trace: Trace, tokens: tuple[int, ...] | list[int], width: int | None
 
 
 def plural(n: int, word: str) -> str:
-    """``"1 token"``, ``"3 tokens"``."""
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+    """``"1 token"``, ``"3 tokens"``, ``"2 entries"``."""
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
 
 
 def draft_counts(story: StepStory) -> str:

@@ -5,7 +5,7 @@
 a never-written placeholder, or copied from the context) and gives the run's shares beside it.
 ``row_story_figure`` follows one matrix row across the run: one column per version of the row
 (who wrote it), one cell per candidate, marked where it drafted a node (``✓`` accepted); a
-star marks an entry a *rejected* node wrote that later drafted an accepted token. The numbers
+``★`` marks an entry a *rejected* node wrote that later drafted an accepted token. The numbers
 are :mod:`trviz.recycling`'s; the text twins are ``recycling_text`` and ``row_story_text``.
 """
 
@@ -25,8 +25,8 @@ from trviz.recycling import (
     treasure,
     version_name,
 )
-from trviz.scheme import DARK, INK, LOOKS, legend_html
-from trviz.text import token_label
+from trviz.scheme import DARK, LOOKS, legend_html
+from trviz.text import plural, token_label
 from trviz.trace import Trace
 from trviz.views._panel import FONT, MONO
 
@@ -77,13 +77,16 @@ def recycling_figure(
 
 
 def _cell(trace: Trace, version: RowVersion, rank: int) -> tuple[str, bool]:
-    """(cell text, is it treasure) for one candidate of one version."""
+    """(cell text, is it treasure) for one candidate of one version: the token, the steps it
+    drafted a node (``✓`` accepted), and ``★`` when a rejected node wrote it and it was accepted."""
     uses = [d for d in version.uses if d.rank == rank]
     text = token_label(trace, version.row[rank], 8)
     marks = " ".join(dict.fromkeys(f"{'✓' if d.accepted else '·'}{d.step}" for d in uses))
     marks = marks if len(marks) <= 12 else marks[:11] + "…"
-    treasure_ = version.origin.kind == "rejected" and any(d.accepted for d in uses)
-    return (f"{text}<br>{marks}" if marks else text), treasure_
+    gem = version.origin.kind == "rejected" and any(d.accepted for d in uses)
+    if gem:
+        text = f"<b>★ {text}</b>"
+    return (f"{text}<br>{marks}" if marks else text), gem
 
 
 def row_story_figure(
@@ -95,7 +98,7 @@ def row_story_figure(
 ) -> go.Figure:
     """The story of matrix row ``token`` (default: the row where recycled trash paid off most):
     its last :data:`MAX_VERSIONS` versions as columns, coloured by who wrote them; a cell lists
-    the steps it drafted a node (``✓`` accepted, ``·`` rejected); a star marks an entry written
+    the steps it drafted a node (``✓`` accepted, ``·`` rejected); ``★`` marks an entry written
     by a rejected node that later drafted an accepted token."""
     if token is None:
         ranked = treasure(trace, history)
@@ -105,49 +108,39 @@ def row_story_figure(
     k = len(shown[0].row) if shown else 1
     kinds = [f"from_{v.origin.kind}" for v in shown]
     palette = list(dict.fromkeys(kinds)) or ["from_hot_start"]
-    z, text, stars = [], [], ([], [])
+    z, text, gems = [], [], 0
     for rank in range(k):
-        z.append([palette.index(kind) for kind in kinds])
-        row_text = []
-        for col, v in enumerate(shown):
-            cell, gem = _cell(trace, v, rank)
-            row_text.append(cell)
-            if gem:
-                stars[0].append(col)
-                stars[1].append(rank)
-        text.append(row_text)
+        cells = [_cell(trace, v, rank) for v in shown]
+        # a treasure cell gets the strong "from rejected" colour; the others their writer's tint
+        z.append([len(palette) if gem else palette.index(kind) for (_, gem), kind in
+                  zip(cells, kinds)])  # fmt: skip
+        text.append([c for c, _ in cells])
+        gems += sum(gem for _, gem in cells)
+    colors = [LOOKS[kind].fill for kind in palette] + [LOOKS["from_rejected"].color]
     scale = []
-    for i, kind in enumerate(palette):
-        color = LOOKS[kind].fill
-        scale += [[i / len(palette), color], [(i + 1) / len(palette), color]]
+    for i, color in enumerate(colors):
+        scale += [[i / len(colors), color], [(i + 1) / len(colors), color]]
     names = [f"{i + len(versions) - len(shown)}: {version_name(v)}" for i, v in enumerate(shown)]
     ticks = [n.replace(" · ", "<br>", 1).replace(" (", "<br>(") for n in names]
     fig = go.Figure(
-        [
-            go.Heatmap(z=z, x=names, y=list(range(k)), text=text, texttemplate="%{text}",
-                       textfont=dict(family=MONO, size=9), colorscale=scale, zmin=0,
-                       zmax=len(palette), showscale=False, xgap=2, ygap=1, hoverinfo="skip",
-                       name="row versions"),
-            go.Scatter(x=[names[c] for c in stars[0]], y=[r - 0.32 for r in stars[1]],
-                       mode="markers", name="treasure", hoverinfo="skip",
-                       marker=dict(symbol="star", size=12, color=LOOKS["accepted"].color,
-                                   line=dict(width=1, color=INK))),
-        ]
+        go.Heatmap(z=z, x=names, y=list(range(k)), text=text, texttemplate="%{text}",
+                   textfont=dict(family=MONO, size=9), colorscale=scale, zmin=0,
+                   zmax=len(colors), showscale=False, xgap=2, ygap=1, hoverinfo="skip",
+                   name="row versions")
     )  # fmt: skip
-    n_gems = len(stars[0])
     more = f" · last {len(shown)} of {len(versions)} versions" if len(versions) > len(shown) else ""
     fig.update_layout(
         width=width, height=height, font=dict(family=FONT, size=12), plot_bgcolor="white",
         margin=dict(l=70, r=20, t=80, b=150), showlegend=False,
         title=dict(text=f"row story · matrix row '{token_label(trace, token)}'{more} · "
-                        f"{n_gems} entries written by rejected nodes later accepted (★)",
+                        f"{plural(gems, 'entry')} written by rejected nodes later accepted (★)",
                    font=dict(size=15)),
     )  # fmt: skip
     fig.update_xaxes(type="category", tickvals=names, ticktext=ticks, tickfont=dict(size=10))
     fig.update_yaxes(title_text="rank", autorange="reversed", tickvals=list(range(k)))
     fig.add_annotation(
         text=legend_html(palette) + "<br>✓N: drafted a node at step N that was accepted; "
-        "·N: rejected",
+        "·N: rejected; ★ (solid): an entry a rejected node wrote, later accepted",
         x=0, y=-0.36, xref="paper", yref="paper", xanchor="left", showarrow=False,
         font=dict(size=11),
     )  # fmt: skip
