@@ -95,6 +95,17 @@ def test_bonus_dropped_at_the_token_cap_is_said_so():
     assert "bonus '␣E' dropped" in step_text(trace, 0)
 
 
+def test_drafts_cut_by_the_token_cap_are_said_so():
+    from test_recycling import recycling_trace
+
+    trace = recycling_trace(last=(30,))  # step 2 accepted two drafts; the cap kept one
+    assert describe_step(trace, 2).kept == 1
+    assert stage_text(trace, 2, "accept") == (
+        "step 2 · accept · 2 drafts accepted '<30><77>'; max_new_tokens reached after 1 of them, "
+        "bonus '<5>' dropped → 1 token from 1 forward"
+    )
+
+
 def test_captions_name_every_stage():
     trace = hand_trace()
     assert stage_text(trace, 0, "draft") == "step 0 · draft · 3 nodes: 3 from 2 matrix rows"

@@ -212,10 +212,13 @@ def _accept_words(trace: Trace, story: StepStory) -> str:
     text = f"{plural(len(drafts), 'draft')} accepted {_phrase(trace, drafts, 30)}"
     if not drafts:
         text = "no draft accepted"
+    bonus = _quote(trace, story.bonus, 12)
     if story.bonus_kept:
-        text += f" + bonus {_quote(trace, story.bonus, 12)}"
+        text += f" + bonus {bonus}"
+    elif story.kept < len(drafts):
+        text += f"; {stop_words(story.stop)} after {story.kept} of them, bonus {bonus} dropped"
     else:
-        text += f"; bonus {_quote(trace, story.bonus, 12)} dropped: {stop_words(story.stop)}"
+        text += f"; bonus {bonus} dropped: {stop_words(story.stop)}"
     return text + f" → {plural(len(story.committed), 'token')} from 1 forward"
 
 
