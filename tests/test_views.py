@@ -354,3 +354,12 @@ def test_layers_text_and_trace_are_stdlib_views_never_torch():
 def test_the_colour_table_in_the_docs_lists_every_look():
     doc = (Path(__file__).parent.parent / "docs" / "views.md").read_text(encoding="utf-8")
     assert [k for k in LOOKS if f"| `{k}` |" not in doc] == []
+
+
+def test_the_default_cap_counts_frames():
+    trace = fixture("paper")
+    staged = trviz.animate(trace, max_frames=20)  # 5 staged steps of 31, evenly spread
+    assert [f.name for f in staged.frames if f.name.endswith("/draft")] == [
+        "0/draft", "7/draft", "14/draft", "21/draft", "28/draft"
+    ]
+    assert len(trviz.animate(trace, max_frames=20, stages=False).frames) == 1 + 16  # shared + 16

@@ -10,9 +10,10 @@ until Play is pressed.
 
 Every frame is serialised up front, so the figure grows with the number of steps: a step's
 ``draft`` frame holds all its panels and its other stages only what changes (plotly's
-``baseframe``), so staging adds little. ``steps`` picks a window (``slice(100, 160)``) or a
-sample (``range(0, 400, 4)``) of step numbers, and traces longer than ``max_frames`` steps are
-sampled evenly unless told otherwise (docs/views.md gives measured sizes and render times).
+``baseframe``), so staging adds little to the page but four times the frames. ``steps`` picks a
+window (``slice(100, 160)``) or a sample (``range(0, 400, 4)``) of step numbers; by default a
+trace is sampled evenly down to ``max_frames`` frames (50 staged steps, or 200 steps with
+``stages=False``; docs/views.md gives measured sizes and render times).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from trviz.views.mask import mask_panel
 from trviz.views.matrix import matrix_panel
 from trviz.views.tree import ROW_PX, tree_layout, tree_panel
 
-MAX_FRAMES = 200  # steps given frames (each with its four stage frames)
+MAX_FRAMES = 200  # frames by default: 50 staged steps, or 200 steps with stages=False
 FRAME_MS = 1100  # per frame while playing
 SHARED = "shared"  # the frame holding what every step's frames have in common
 # the axis suffix of each panel (its cell in the grid is set in _Grid)
@@ -297,16 +298,18 @@ def animate(
 ) -> go.Figure:
     """One figure replaying ``trace`` step by step: the tree, matrix rows, mask and text together.
 
-    steps: which step numbers get frames (see :func:`select_steps`); ``max_frames`` caps how
-        many steps do by default. stages: four frames per step (``"12/draft"``, ``"12/verify"``,
-        ``"12/accept"``, ``"12/update"``) with a caption each; ``False``: one frame (``"12"``)
-        showing the whole step. ``max_rows``: matrix rows shown; ``text_lines``: lines of text.
+    steps: which step numbers get frames (see :func:`select_steps`); by default the trace is
+        sampled down to ``max_frames`` frames (``max_frames // 4`` steps when staged).
+    stages: four frames per step (``"12/draft"``, ``"12/verify"``, ``"12/accept"``,
+        ``"12/update"``) with a caption each; ``False``: one frame (``"12"``) showing the whole
+        step. ``max_rows``: matrix rows shown; ``text_lines``: lines of text.
     ``width`` defaults to JupyterLab's content width; the height follows from the tree.
     The figure has Play/Pause buttons and a slider; it never plays on its own.
     Needs a trace recorded with ``record="full"``.
     """
     require_full(trace, "animate")
-    chosen = select_steps(trace, steps, max_frames)
+    per_step = len(STAGES) if stages else 1
+    chosen = select_steps(trace, steps, max(1, max_frames // per_step))
     first = trace.steps[0].step
     span = trace[chosen[0] - first : chosen[-1] - first + 1]
     stories = [describe_step(trace, s) for s in chosen]

@@ -102,7 +102,7 @@ def to_html(
     unless ``stages=False``) with the recycling views below it, or showing any figure; returns
     the path. The file is written atomically.
 
-    steps, max_frames: which steps get frames (see :func:`trviz.animation.select_steps`).
+    steps, max_frames: which steps get frames (see :func:`trviz.animation.animate`).
     """
     if isinstance(trace, go.Figure):
         fig, summary, sections = trace, "", ""
@@ -216,7 +216,12 @@ def register(sub) -> None:
         help="step numbers to animate, START:STOP[:STRIDE] (default: all, sampled "
         "down to --max-frames)",
     )
-    p.add_argument("--max-frames", type=int, default=MAX_FRAMES, help="most steps animated")
+    p.add_argument(
+        "--max-frames",
+        type=int,
+        default=MAX_FRAMES,
+        help="most frames when --steps is not given (a staged step has four)",
+    )
     p.add_argument(
         "--no-stages",
         dest="stages",
