@@ -97,8 +97,10 @@ def staged_figure(
     """A standalone figure of one stage of a step view: the panel, its caption on top and the
     legend of the looks it uses below (``size``: width, height in pixels)."""
     width, height = size
+    note = caption_note(caption, 1.0, width - 40)
+    top = 70 + 18 * (note["text"].count("<br>") + 1)  # the title, then the caption's lines
     fig = figure(panel, width, height)
-    fig.update_layout(margin=dict(l=left, r=20, t=90, b=60 if legend_y > -0.05 else 110))
-    fig.add_annotation(**caption_note(caption, 1.02, width - 40))
-    fig.add_annotation(**legend_note(legend, legend_y))
+    fig.update_layout(margin=dict(l=left, r=20, t=top, b=60 if legend_y > -0.05 else 110))
+    fig.add_annotation(**note, yshift=8, xshift=20 - left)  # from the figure's left edge
+    fig.add_annotation(**legend_note(legend, legend_y), xshift=20 - left)
     return fig

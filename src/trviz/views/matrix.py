@@ -148,4 +148,4 @@ def matrix_figure(
     story = describe_step(trace, step)
     check_stage(stage)
     panel = matrix_panel(trace, story, stage, max_rows, width - 200)
-    return staged_figure(panel, caption(trace, story, stage), LEGEND, (width, height), 170, -0.1)
+    return staged_figure(panel, caption(trace, story, stage), LEGEND, (width, height), 170, -0.17)
