@@ -341,7 +341,8 @@ def tree_figure(
     every rejected subtree; ``height`` defaults to what the tree needs (at most 750 px)."""
     story = describe_step(trace, step)
     check_stage(stage)
-    if height is None:
-        height = 150 + int(min(600, max(170, tree_layout(story).slots * 22)))
+    if height is None:  # as tall as the (folded) tree needs, at most 600 px of plot
+        slots = tree_layout(story, None if expand else 600).slots
+        height = 150 + int(min(600, max(170, slots * 22)))
     panel = tree_panel(trace, story, stage, width - 40, height - 150, expand)
     return staged_figure(panel, caption(trace, story, stage), LEGEND, (width, height))
