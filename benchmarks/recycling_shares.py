@@ -21,12 +21,13 @@ import trviz
 from trviz.bench.runner import _turn_prompt
 from trviz.bench.suite import WARMUP_PROMPTS, builtin_suite
 from trviz.recycling import SOURCES, recycling_stats
+from trviz.run import choose_tree
 
 
 def run_config(model, tok, name: str, max_new_tokens: int) -> tuple[Counter, dict, str]:
     """(counts by source, counts by category, tree name) for one config preset."""
     cfg = trviz.TRConfig.preset(name)
-    tree, _ = cfg.step_tree(model)
+    tree = choose_tree(cfg, model).tree
     history: list[trviz.Trace] = []
     matrix = None
     for prompt in WARMUP_PROMPTS:

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 import trviz
-from trviz.cli import main
-from trviz.export import PNG_SIGNATURE, _chunk, apng, parse_steps
+from trviz.commands import main
+from trviz.commands.replay import parse_steps
+from trviz.export import PNG_SIGNATURE, _chunk, apng
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "trace-small.json"

@@ -1,4 +1,4 @@
-"""Share a trace: an offline HTML replay, PNG and animated PNG images, and ``trviz replay``.
+"""Share a trace: a self-contained offline HTML replay, PNG and animated PNG images.
 
 ``to_html`` writes one page with plotly.js inlined (no CDN, no require.js, no MathJax): it opens
 from disk in any browser, with no kernel and no network. The page holds the staged replay
@@ -7,16 +7,15 @@ of the matrix row where recycled "trash" paid off most, and acceptance by tree p
 with its text twin. Element ids are derived from the page content, so the same trace always gives
 the same bytes. ``save_png`` renders any figure through kaleido and Debian's chromium (installed
 by ``scripts/setup-test.sh``); ``save_apng`` makes one animated PNG of a step's four stages.
+The ``trviz replay`` command (``trviz.commands.replay``) calls these.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import html
 import os
 import struct
-import sys
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -26,8 +25,8 @@ import plotly.graph_objects as go
 from trviz.animation import MAX_FRAMES, animate, step_figure
 from trviz.describe import STAGES
 from trviz.plumbing import write_atomic
-from trviz.text import model_name, run_text, step_text, tree_text
-from trviz.trace import Trace, load_trace
+from trviz.text import model_name, run_text
+from trviz.trace import Trace
 
 _PLACEHOLDER = "trviz-div-placeholder"
 PAGE = """<!DOCTYPE html>
@@ -186,85 +185,3 @@ def save_apng(
     shown ``delay_ms``: a picture of one step that plays on GitHub and in any browser."""
     frames = [step_figure(trace, step, stage, **size).to_image(format="png") for stage in STAGES]
     return write_atomic(path, apng(frames, delay_ms))
-
-
-# ----- trviz replay -------------------------------------------------------------------------
-
-
-def parse_steps(spec: str | None) -> slice | None:
-    """``"10:50"`` / ``"0:400:4"`` / ``"12"`` -> a slice of step numbers (``None`` stays)."""
-    if not spec:
-        return None
-    parts = [int(p) if p else None for p in spec.split(":")]
-    if len(parts) == 1:
-        return slice(parts[0], parts[0] + 1)
-    if len(parts) > 3:
-        raise argparse.ArgumentTypeError(f"--steps: expected START:STOP[:STRIDE], got {spec!r}")
-    return slice(*parts)
-
-
-def register(sub) -> None:
-    from trviz.views import VIEWS
-
-    p = sub.add_parser("replay", help="replay a saved trace: text summary, HTML page, PNG")
-    p.add_argument("trace", type=Path, help="a trace saved by trace.save() (JSON)")
-    p.add_argument("--html", type=Path, help="write a self-contained offline replay page")
-    p.add_argument(
-        "--steps",
-        type=parse_steps,
-        default=None,
-        help="step numbers to animate, START:STOP[:STRIDE] (default: all, sampled "
-        "down to --max-frames)",
-    )
-    p.add_argument(
-        "--max-frames",
-        type=int,
-        default=MAX_FRAMES,
-        help="most frames when --steps is not given (a staged step has four)",
-    )
-    p.add_argument(
-        "--no-stages",
-        dest="stages",
-        action="store_false",
-        help="one frame per step instead of draft/verify/accept/update frames",
-    )
-    p.add_argument("--step", type=int, help="print this step's summary and pruned tree")
-    p.add_argument("--png", type=Path, help="write a PNG of --view at --step (and --stage)")
-    p.add_argument("--view", default="tree", choices=tuple(VIEWS))
-    p.add_argument("--stage", choices=STAGES, help="the stage of --step drawn by --png")
-    p.add_argument("--row", type=int, help="matrix row (token id) for --view row")
-    p.add_argument("--apng", type=Path, help="write an animated PNG of --step's four stages")
-    p.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        return _replay(args)
-    except (OSError, ValueError, IndexError) as e:  # TraceError is a ValueError
-        print(f"trviz replay: error: {e}", file=sys.stderr)
-        return 2
-
-
-def _replay(args: argparse.Namespace) -> int:
-    from trviz.views import render
-
-    trace = load_trace(args.trace)
-    print(repr(trace))
-    print(run_text(trace))
-    step = args.step if args.step is not None else trace.steps[0].step
-    if args.step is not None:
-        print()
-        print(step_text(trace, step))
-        if trace.level == "full":
-            print(tree_text(trace, step, prune=True))
-    if args.html:
-        out = to_html(
-            trace, args.html, steps=args.steps, max_frames=args.max_frames, stages=args.stages
-        )
-        print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
-    if args.png:
-        fig = render(args.view, trace, step, args.stage, args.row)
-        print(f"wrote {save_png(fig, args.png)}")
-    if args.apng:
-        print(f"wrote {save_apng(trace, step, args.apng)}")
-    return 0
