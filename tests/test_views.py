@@ -360,6 +360,10 @@ def test_the_default_cap_counts_frames():
     trace = fixture("paper")
     staged = trviz.animate(trace, max_frames=20)  # 5 staged steps of 31, evenly spread
     assert [f.name for f in staged.frames if f.name.endswith("/draft")] == [
-        "0/draft", "7/draft", "14/draft", "21/draft", "28/draft"
+        "0/draft",
+        "7/draft",
+        "14/draft",
+        "21/draft",
+        "28/draft",
     ]
     assert len(trviz.animate(trace, max_frames=20, stages=False).frames) == 1 + 16  # shared + 16
