@@ -55,7 +55,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--configs", nargs="+", default=["paper", "default"])
     ap.add_argument("--max-new-tokens", type=int, default=128)
+    ap.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     args = ap.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     model, tok = trviz.load_model(dtype="float32", device="cpu")
     print("| config | " + " | ".join(SOURCES) + " | accepted drafts |")
     print("|---|" + "---:|" * (len(SOURCES) + 1))
