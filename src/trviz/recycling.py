@@ -71,13 +71,22 @@ def _seeded(trace: Trace) -> list[int]:
     return list((trace.meta.get("prompt_ids") or [])[:-1])
 
 
-def walk(
-    trace: Trace, history: Sequence[Trace] = ()
-) -> Iterator[tuple[StepStory, list[Draft], dict[int, Origin]]]:
+Step = tuple[StepStory, list["Draft"], dict[int, "Origin"]]
+
+
+def walk(trace: Trace, history: Sequence[Trace] = ()) -> Iterator[Step]:
     """Every step of ``trace`` (after replaying ``history``): its story, its drafted nodes with
     their origins, and the origin of each row in ``story.rows`` as the step found it."""
+    for index, step in walk_all([*history, trace]):
+        if index == len(history):
+            yield step
+
+
+def walk_all(traces: Sequence[Trace]) -> Iterator[tuple[int, Step]]:
+    """:func:`walk` over ``traces`` decoded one after another on the same matrix, in one pass:
+    ``(index of the trace, step)`` for every step of every trace."""
     last: dict[int, Origin] = {}
-    for t in (*history, trace):
+    for index, t in enumerate(traces):
         require_full(t, "recycling statistics")
         fill = fill_value(t)
         last.update({tok: Origin("seed", t.steps[0].step) for tok in _seeded(t)})
@@ -95,11 +104,19 @@ def walk(
                       n.index in committed)
                 for n in story.nodes if n.origin == "copied"
             ]  # fmt: skip
-            if t is trace:
-                yield story, sorted(drafts, key=lambda d: d.node), found
+            yield index, (story, sorted(drafts, key=lambda d: d.node), found)
             for w in rec.rows_written:
                 kind = "path" if story.nodes[w.node].accepted else "rejected"
                 last[w.token] = Origin(kind, story.step, w.node)
+
+
+def source_counts(traces: Sequence[Trace]) -> list[Counter]:
+    """Accepted drafts by source for each of ``traces`` (decoded one after another on the same
+    matrix; each one's history is the ones before it), in one pass."""
+    counts = [Counter({s: 0 for s in SOURCES}) for _ in traces]
+    for index, (_, drafts, _) in walk_all(traces):
+        counts[index].update(d.origin.kind for d in drafts if d.accepted)
+    return counts
 
 
 def recycling_stats(trace: Trace, history: Sequence[Trace] = ()) -> dict[str, dict[str, float]]:
@@ -109,10 +126,12 @@ def recycling_stats(trace: Trace, history: Sequence[Trace] = ()) -> dict[str, di
     (module docstring); the shares sum to 1 (all 0 when nothing was accepted). Only drafts that
     were committed count (not the bonus, not drafts cut by the token cap).
     """
-    counts = Counter({s: 0 for s in SOURCES})
-    for _, drafts, _ in walk(trace, history):
-        counts.update(d.origin.kind for d in drafts if d.accepted)
-    total = sum(counts.values())
+    return stats_of(source_counts([*history, trace])[-1])
+
+
+def stats_of(counts: Counter) -> dict[str, dict[str, float]]:
+    """``{"counts", "shares"}`` of accepted-draft counts by source."""
+    total = sum(counts[s] for s in SOURCES)
     return {
         "counts": {s: counts[s] for s in SOURCES},
         "shares": {s: counts[s] / total if total else 0.0 for s in SOURCES},
