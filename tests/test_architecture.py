@@ -14,7 +14,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "trviz"
 LAYERS: dict[str, int] = {
     # 0: stdlib only
     "errors": 0, "plumbing": 0, "trees": 0, "config": 0, "trace": 0, "metrics": 0, "text": 0,
-    "lookup": 0,
+    "lookup": 0, "scheme": 0, "describe": 0, "recycling": 0, "acceptance": 0,
     # 1: torch
     "matrix": 1, "tree_attention": 1, "sampling": 1, "verify": 1,
     # 2: the transformers adapter

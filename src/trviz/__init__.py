@@ -17,7 +17,9 @@ Glossary (paper term -> code name):
     MAT (mean accepted tokens per forward) -> ``result.stats.mat``
 
 Public API: ``load_model``, ``generate``, ``greedy``, ``hf_generate``, ``TRConfig``, ``Tree``,
-``load_trace``, ``new_matrix``, ``load_matrix``. Heavy modules (torch, transformers) load on
+``load_trace``, ``new_matrix``, ``load_matrix``; views ``animate`` (staged replay), ``Player``,
+``to_html``, ``recycling_stats`` (where accepted drafts came from) and the figures of
+``trviz.views.VIEWS``. Heavy modules (torch, transformers) load on
 first use, so ``import trviz`` and the trace/tree modules stay light.
 """
 
@@ -57,9 +59,14 @@ _LAZY = {
     "BenchResult": "trviz.bench.result",
     "SamplingParams": "trviz.sampling",
     "animate": "trviz.animation",
+    "step_figure": "trviz.animation",
     "to_html": "trviz.export",
     "save_png": "trviz.export",
+    "save_apng": "trviz.export",
     "Player": "trviz.widgets",
+    "describe_step": "trviz.describe",
+    "recycling_stats": "trviz.recycling",
+    "node_acceptance": "trviz.acceptance",
     "tree_figure": "trviz.views",
     "matrix_figure": "trviz.views",
     "mask_figure": "trviz.views",
@@ -67,6 +74,9 @@ _LAZY = {
     "accepted_figure": "trviz.views",
     "mat_figure": "trviz.views",
     "speed_figure": "trviz.views",
+    "recycling_figure": "trviz.views",
+    "row_story_figure": "trviz.views",
+    "acceptance_figure": "trviz.views",
 }
 
 

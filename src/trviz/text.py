@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from trviz.trace import StepRecord, Trace
+from trviz.describe import Node, StepStory, check_stage, describe_step
+from trviz.scheme import LOOKS
+from trviz.trace import Trace
 
 VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
 PHASE_ORDER = ("draft", "forward", "verify", "compact", "update")
@@ -39,94 +41,126 @@ def model_name(trace: Trace) -> str:
     return str(trace.meta.get("model") or "?").rstrip("/").rsplit("/", 1)[-1]
 
 
-def _require_full(trace: Trace, rec: StepRecord) -> None:
-    if not rec.is_full:
-        raise ValueError(
-            f"step {rec.step} was recorded at level 'summary'; the tree and rows need "
-            "generate(..., record='full')"
-        )
-
-
-def _children(parents: tuple[int, ...]) -> dict[int, list[int]]:
-    kids: dict[int, list[int]] = {i: [] for i in range(len(parents))}
-    for i, p in enumerate(parents[1:], start=1):
-        kids[p].append(i)
-    return kids
-
-
 def tree_text(trace: Trace, step: int, prune: bool = False) -> str:
-    """The drafted tree of step ``step`` as ASCII: ``✓`` marks the accepted path, ``+`` the bonus
-    token, ``rK`` the matrix column (rank) a node was read from, ``∅`` an unwritten slot.
+    """The drafted tree of step ``step`` as ASCII, one node per line:
+    ``✓`` accepted, ``✗`` differs from the model's pick after its parent (the first mismatch on
+    a branch; nodes under it cannot be accepted), then where the token came from (``rK``: column K
+    of the parent's matrix row; ``c``: copied from the context; ``rK?``: a placeholder from a
+    never-written row; ``∅``: an empty slot), the token, and ``→ 'x'``: the model's pick after the
+    node. ``+`` is the bonus token (``-`` when the run stopped before it).
 
     prune: draw rejected nodes without their subtrees (a ``(+N)`` count stands for them).
     """
-    rec = trace.by_step(step)
-    _require_full(trace, rec)
-    kids = _children(rec.parents)
-    on_path = set(rec.accepted)
-    best = rec.accepted[-1] if rec.accepted else 0
-    lines = [f"{_quote(trace, rec.root)}  (root, step {rec.step})"]
-    chose = choice_word(trace)
+    story = describe_step(trace, step)
+    nodes = story.nodes
+    lines = [f"{_quote(trace, story.root)}  (root, step {story.step}){_pick(trace, nodes[0])}"]
 
-    def count(node: int) -> int:
-        return sum(1 + count(c) for c in kids[node])
+    def count(i: int) -> int:
+        return sum(1 + count(c) for c in nodes[i].children)
 
-    def walk(node: int, prefix: str) -> None:
-        items: list[tuple[str, int | None]] = [("node", c) for c in kids[node]]
-        if node == best:
-            items.append(("bonus", None))
-        for j, (kind, child) in enumerate(items):
-            last = j == len(items) - 1
-            branch, indent = ("└── ", "    ") if last else ("├── ", "│   ")
-            if kind == "bonus":
-                lines.append(
-                    f"{prefix}{branch}+ {_quote(trace, rec.bonus)}  (bonus: model {chose})"
-                )
+    def walk(i: int, prefix: str) -> None:
+        items: list[int | None] = list(nodes[i].children)
+        if i == story.best:
+            items.append(None)  # the bonus
+        for j, child in enumerate(items):
+            branch, indent = ("└── ", "    ") if j == len(items) - 1 else ("├── ", "│   ")
+            if child is None:
+                lines.append(f"{prefix}{branch}{_bonus_line(trace, story)}")
                 continue
-            accepted = child in on_path
-            mark = "✓" if accepted else " "
-            text = f"{prefix}{branch}{mark} r{rec.ranks[child]} {_quote(trace, rec.tokens[child])}"
-            if prune and not accepted and kids[child]:
-                text += f"  (+{count(child)})"
-            lines.append(text)
-            if accepted or not prune:
+            node = nodes[child]
+            fold = prune and not node.accepted and node.children
+            text = f"{prefix}{branch}{_node_line(trace, node)}"
+            lines.append(text + (f"  (+{count(child)})" if fold else ""))
+            if not fold:
                 walk(child, prefix + indent)
 
     walk(0, "")
     return "\n".join(lines)
 
 
-def _quote(trace: Trace, token: int) -> str:
-    return "∅" if token < 0 else f"'{token_label(trace, token)}'"
+def _node_line(trace: Trace, node: Node) -> str:
+    mark = LOOKS["accepted"].mark if node.accepted else " "
+    if not node.accepted and node.match is False:
+        mark = LOOKS["mismatch"].mark
+    tag = {"copied": "c", "placeholder": f"r{node.rank}?", "empty": f"r{node.rank}"}.get(
+        node.origin, f"r{node.rank}"
+    )
+    return f"{mark} {tag} {_quote(trace, node.token)}{_pick(trace, node)}"
 
 
-def _phrase(trace: Trace, tokens: tuple[int, ...] | list[int]) -> str:
-    return "'" + "".join(token_label(trace, t) for t in tokens) + "'"
+def _pick(trace: Trace, node: Node) -> str:
+    return f"  → {_quote(trace, node.pick)}" if node.token >= 0 and node.pick >= 0 else ""
+
+
+def _bonus_line(trace: Trace, story: StepStory) -> str:
+    chose = choice_word(trace)
+    if story.bonus_kept:
+        return f"+ {_quote(trace, story.bonus)}  (bonus: model {chose})"
+    return f"- {_quote(trace, story.bonus)}  (bonus dropped: {stop_words(story.stop)})"
+
+
+def stop_words(stop: str) -> str:
+    """Why a run stopped, in words (``StepStory.stop``)."""
+    return {"length": "max_new_tokens reached", "eos": "the answer ended (EOS)"}.get(
+        stop, "the run stopped"
+    )
+
+
+def _quote(trace: Trace, token: int, width: int | None = None) -> str:
+    return "∅" if token < 0 else f"'{token_label(trace, token, width)}'"
+
+
+def _phrase(trace: Trace, tokens: tuple[int, ...] | list[int], width: int | None = None) -> str:
+    if not tokens:
+        return "''"
+    return "'" + show_token("".join(trace.token_str(t) for t in tokens), width) + "'"
+
+
+def plural(n: int, word: str) -> str:
+    """``"1 token"``, ``"3 tokens"``, ``"2 entries"``."""
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
+
+
+def draft_counts(story: StepStory) -> str:
+    """``"80 nodes: 77 from 28 matrix rows, 3 placeholders"``: what the draft was made of."""
+    n_rows = sum(1 for r in story.rows if any(story.nodes[i].origin == "drafted" for i in r.filled))
+    parts = []
+    if story.count("drafted"):
+        parts.append(f"{story.count('drafted')} from {plural(n_rows, 'matrix row')}")
+    for origin, word in (("copied", "copied from the context"), ("placeholder", "placeholders"),
+                         ("empty", "empty slots")):  # fmt: skip
+        if story.count(origin):
+            parts.append(f"{story.count(origin)} {word}")
+    return f"{plural(len(story.nodes) - 1, 'node')}: " + ", ".join(parts)
 
 
 def step_text(trace: Trace, step: int, timings: bool = True) -> str:
-    """One screen about step ``step``: root, draft size, accepted path, bonus, committed tokens,
-    matrix rows read and rewritten, and (``timings=True``) per-phase milliseconds."""
+    """One screen about step ``step``: root, draft (by origin), accepted path, bonus, committed
+    tokens, matrix rows rewritten and (``timings=True``) per-phase milliseconds."""
     rec = trace.by_step(step)
-    accepted = [rec.tokens[i] for i in rec.accepted] if rec.is_full else list(rec.committed[:-1])
+    story = describe_step(trace, step) if rec.is_full else None
+    accepted = list(rec.committed[: len(rec.accepted)])
+    if story is not None:
+        accepted = [story.nodes[i].token for i in story.path[1:]]
+    bonus = f"bonus {_quote(trace, rec.bonus)}"
+    if story is not None and not story.bonus_kept:
+        bonus += f" dropped: {stop_words(story.stop)}"
     lines = [
         f"step {rec.step}  root {_quote(trace, rec.root)}  cache {rec.cache_len} tokens",
-        f"accepted {len(rec.accepted)} drafted: {_phrase(trace, accepted)}  "
-        f"bonus {_quote(trace, rec.bonus)}",
+        f"accepted {len(rec.accepted)} drafted: {_phrase(trace, accepted)}  {bonus}",
         f"committed {len(rec.committed)}: {_phrase(trace, rec.committed)}",
     ]
-    if rec.is_full:
-        drafted = sum(1 for t in rec.tokens[1:] if t >= 0)
-        lines.insert(
-            1,
-            f"draft {drafted}/{len(rec.tokens) - 1} nodes filled from "
-            f"{len(rec.rows_read)} matrix rows, depth {max(rec.depths)}",
-        )
-        changed = [w for w in rec.rows_written if w.old != w.new]
+    if story is not None:
+        lines.insert(1, f"draft {draft_counts(story)}, depth {story.depth}")
+        changed = [r for r in story.rows if r.writer is not None and r.changed]
         lines.append(f"rows rewritten {len(rec.rows_written)}, changed {len(changed)}")
-        for w in changed[:3]:
+        for r in changed[:3]:
+            who = "path" if story.nodes[r.writer].accepted else "rejected"
             lines.append(
-                f"  row {_quote(trace, w.token)}: {_row(trace, w.old)} -> {_row(trace, w.new)}"
+                f"  row {_quote(trace, r.token)} by node {r.writer} ({who}): "
+                f"{_row(trace, r.before)} -> {_row(trace, r.after)}"
             )
         if len(changed) > 3:
             lines.append(f"  ... {len(changed) - 3} more changed rows")
@@ -138,6 +172,64 @@ def step_text(trace: Trace, step: int, timings: bool = True) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def stage_text(trace: Trace, step: int, stage: str | None) -> str:
+    """The one-line caption of ``stage`` of step ``step`` (``None``: the whole step), as drawn
+    on the staged figures."""
+    return caption(trace, describe_step(trace, step), check_stage(stage))
+
+
+def caption(trace: Trace, story: StepStory, stage: str | None) -> str:
+    """:func:`stage_text` from an already derived :class:`StepStory`."""
+    head = f"step {story.step} · {stage or 'whole step'} · "
+    if stage == "draft":
+        return head + draft_counts(story)
+    if stage == "verify":
+        return head + _verify_words(trace, story)
+    if stage == "update":
+        return head + _update_words(story)
+    return head + _accept_words(trace, story)
+
+
+def _verify_words(trace: Trace, story: StepStory) -> str:
+    path = [story.nodes[i] for i in story.path[1:]]
+    best = story.nodes[story.best]
+    chose = choice_word(trace)
+    text = f"1 forward over {plural(len(story.nodes), 'token')}: "
+    if path:
+        text += " ".join(f"{_quote(trace, n.token, 12)} ✓" for n in path) + f" match its {chose}"
+        text += f"; after {_quote(trace, best.token, 12)} it wants {_quote(trace, best.pick, 12)}"
+    else:
+        text += f"the model's {chose} after the root is {_quote(trace, best.pick, 12)}"
+    if not best.children:
+        return text + ", nothing was drafted there"
+    return text + ", which no draft has ✗"
+
+
+def _accept_words(trace: Trace, story: StepStory) -> str:
+    drafts = [story.nodes[i].token for i in story.path[1:]]
+    text = f"{plural(len(drafts), 'draft')} accepted {_phrase(trace, drafts, 30)}"
+    if not drafts:
+        text = "no draft accepted"
+    bonus = _quote(trace, story.bonus, 12)
+    if story.bonus_kept:
+        text += f" + bonus {bonus}"
+    elif story.kept < len(drafts):
+        text += f"; {stop_words(story.stop)} after {story.kept} of them, bonus {bonus} dropped"
+    else:
+        text += f"; bonus {bonus} dropped: {stop_words(story.stop)}"
+    return text + f" → {plural(len(story.committed), 'token')} from 1 forward"
+
+
+def _update_words(story: StepStory) -> str:
+    written = [r for r in story.rows if r.writer is not None]
+    changed = [r for r in written if r.changed]
+    trash = sum(1 for r in changed if not story.nodes[r.writer].accepted)
+    return (
+        f"each node writes the model's top-{story.k} after it into its token's row: "
+        f"{plural(len(changed), 'row')} changed, {trash} by rejected nodes"
+    )
 
 
 def _row(trace: Trace, row: tuple[int, ...], width: int = 6) -> str:

@@ -1,93 +1,79 @@
 """``trviz.Player(trace)``: live drill-down of a trace in a running kernel (ipywidgets).
 
-Controls: Play and a step slider (linked in the browser), a panel choice (tree, matrix rows,
-mask, text), and a row inspector. Hover a tree node or a matrix row to see that matrix row's
-history across the run (every step that read or rewrote it), or pick a row in the box.
-Python callbacks redraw the panel, so this needs a live kernel; for a page without a kernel use
+Controls: Play and a step slider (linked in the browser), a stage choice beside them (draft,
+verify, accept, update, or the whole step), a view choice (every view of
+:data:`trviz.views.VIEWS`), "show every node" (unfolds the tree's rejected subtrees), and a row
+inspector: hover a tree node or a matrix row, or pick a row in the box, to see that row's story
+(every version of the row, who wrote it, what it drafted) up to the current step.
+Python callbacks redraw the view, so this needs a live kernel; for a page without a kernel use
 ``trviz.animate`` or ``trviz.to_html``. Hover needs plotly's FigureWidget, which needs the
-``anywidget`` package; without it the panel is a plain figure and the row box still works.
+``anywidget`` package; without it the view is a plain figure and the row box still works.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 from typing import Any
 
 import ipywidgets as widgets
 import plotly.graph_objects as go
+import plotly.io as pio
 from IPython.display import display
 
-from trviz.text import step_text, token_label
+from trviz.describe import STAGES, describe_step, require_full
+from trviz.recycling import story_lines, treasure, versions_of, walk
+from trviz.text import stage_text, step_text, token_label
 from trviz.trace import Trace
-from trviz.views import mask_figure, matrix_figure, text_figure, tree_figure
-from trviz.views.matrix import touched_rows
+from trviz.views import VIEWS, hover_trace, render
 
-PANELS = ("tree", "matrix", "mask", "text")
-MAX_EVENTS = 24
-
-
-def row_history_html(trace: Trace, token: int, upto: int | None = None) -> str:
-    """An HTML table of every read and rewrite of matrix row ``token`` (up to step ``upto``)."""
-    events = [e for e in trace.row_history(token) if upto is None or e.step <= upto]
-    head = f"<b>row '{html.escape(token_label(trace, token))}'</b> (id {token}): "
-    if not events:
-        return head + "not touched" + (f" up to step {upto}" if upto is not None else "")
-    rows = []
-    for e in events[-MAX_EVENTS:]:
-        cells = " ".join(token_label(trace, t, 8) for t in e.row)
-        if e.kind == "write":
-            cells = f"{cells} → {' '.join(token_label(trace, t, 8) for t in e.new)}"
-        rows.append(
-            f"<tr><td>{e.step}</td><td>{e.kind}</td>"
-            f"<td style='font-family:monospace'>{html.escape(cells)}</td></tr>"
-        )
-    more = f" (last {MAX_EVENTS} of {len(events)})" if len(events) > MAX_EVENTS else ""
-    return (
-        head + f"{len(events)} events{more}<table><tr><th>step</th><th>what</th>"
-        "<th>row</th></tr>" + "".join(rows) + "</table>"
-    )
+WHOLE = "whole step"
+SIZES = {"tree": dict(width=760), "mask": dict(width=640, height=640)}
 
 
 class Player:
     """Step through a full trace in a live kernel; display it by leaving it last in a cell."""
 
     def __init__(
-        self, trace: Trace, panel: str = "tree", step: int | None = None, interval_ms: int = 900
+        self,
+        trace: Trace,
+        view: str = "tree",
+        step: int | None = None,
+        stage: str | None = "accept",
+        interval_ms: int = 900,
     ):
-        if trace.level != "full":
-            raise ValueError("Player needs a trace recorded with generate(..., record='full')")
-        if panel not in PANELS:
-            raise ValueError(f"panel must be one of {PANELS}, got {panel!r}")
+        require_full(trace, "Player")
+        if view not in VIEWS:
+            raise ValueError(f"view must be one of {tuple(VIEWS)}, got {view!r}")
         self.trace = trace
         first, last = trace.steps[0].step, trace.steps[-1].step
         self.play = widgets.Play(min=first, max=last, interval=interval_ms, description="play")
-        self.slider = widgets.IntSlider(
-            min=first,
-            max=last,
-            value=first if step is None else step,
-            description="step",
-            continuous_update=False,
-        )
+        self.slider = widgets.IntSlider(min=first, max=last, value=first if step is None else step,
+                                        description="step", continuous_update=False)  # fmt: skip
         widgets.jslink((self.play, "value"), (self.slider, "value"))
-        self.panel = widgets.ToggleButtons(options=PANELS, value=panel)
-        rows = sorted({t for rec in trace for t in touched_rows(rec)})
+        self.stage = widgets.ToggleButtons(options=(*STAGES, WHOLE), value=stage or WHOLE)
+        self.view = widgets.Dropdown(options=list(VIEWS), value=view, description="view")
+        self.expand = widgets.Checkbox(value=False, description="show every node")
+        rows = sorted({r.token for rec in trace for r in describe_step(trace, rec.step).rows})
         self._row_ids = {f"{token_label(trace, t)} ({t})": t for t in rows}
-        self.row = widgets.Combobox(
-            options=list(self._row_ids), placeholder="inspect a row", ensure_option=True
-        )
+        self.row = widgets.Combobox(options=list(self._row_ids), placeholder="inspect a row",
+                                    ensure_option=True)  # fmt: skip
+        ranked = treasure(trace)
+        self.token = ranked[0][0] if ranked else trace.steps[0].root
         self.summary = widgets.HTML()
-        self.history = widgets.HTML("<i>hover a tree node or a matrix row</i>")
+        self.history = widgets.HTML()
         self.figure_box = widgets.Box()
         self.figure: go.FigureWidget | None = None
-        self.slider.observe(lambda _: self.refresh(), "value")
-        self.panel.observe(lambda _: self.refresh(), "value")
+        self._walked: list | None = None
+        for control in (self.slider, self.stage, self.view, self.expand):
+            control.observe(lambda _: self.refresh(), "value")
         self.row.observe(self._on_row_pick, "value")
-        side = widgets.VBox(
-            [self.summary, self.row, self.history], layout=widgets.Layout(width="420px")
-        )
+        side = widgets.VBox([self.summary, self.row, self.history],
+                            layout=widgets.Layout(width="440px"))  # fmt: skip
         self.widget = widgets.VBox(
             [
-                widgets.HBox([self.play, self.slider, self.panel]),
+                widgets.HBox([self.play, self.slider, self.stage]),
+                widgets.HBox([self.view, self.expand]),
                 widgets.HBox([self.figure_box, side]),
             ]
         )
@@ -97,18 +83,19 @@ class Player:
     def step(self) -> int:
         return self.slider.value
 
+    @property
+    def current_stage(self) -> str | None:
+        return None if self.stage.value == WHOLE else self.stage.value
+
     def _figure(self) -> go.Figure:
-        name, step = self.panel.value, self.step
+        name = self.view.value
+        size = dict(SIZES.get(name, {}))
         if name == "tree":
-            return tree_figure(self.trace, step, width=720, height=560)
-        if name == "matrix":
-            return matrix_figure(self.trace, step, width=720, height=560)
-        if name == "mask":
-            return mask_figure(self.trace, step, width=640, height=640)
-        return text_figure(self.trace, upto=step, width=720)
+            size["expand"] = self.expand.value
+        return render(name, self.trace, self.step, self.current_stage, self.token, **size)
 
     def refresh(self) -> None:
-        """Redraw the chosen panel and the step summary for the slider's step."""
+        """Redraw the chosen view, the step summary and the row story for the current step."""
         try:
             fig = go.FigureWidget(self._figure())
         except ImportError:  # plotly's FigureWidget needs anywidget: no hover, static figure
@@ -118,37 +105,56 @@ class Player:
                 display(self._figure())
             self.figure_box.children = (out,)
         else:
-            if self.panel.value == "tree":
-                fig.data[3].on_hover(self._on_tree_hover)
-            elif self.panel.value == "matrix":
-                fig.data[0].on_hover(self._on_matrix_hover)
+            index = hover_trace(fig, self.view.value)
+            if index is not None:
+                fig.data[index].on_hover(self._on_hover)
             self.figure = fig
             self.figure_box.children = (fig,)
-        text = step_text(self.trace, self.step)
+        caption = stage_text(self.trace, self.step, self.current_stage)
+        text = caption + "\n\n" + step_text(self.trace, self.step)
         self.summary.value = f"<pre style='font-size:11px'>{html.escape(text)}</pre>"
+        self._show_row()
 
     def inspect_row(self, token: int) -> str:
-        """Show (and return) the history of matrix row ``token`` up to the current step."""
-        self.history.value = row_history_html(self.trace, token, upto=self.step)
+        """Show (and return) the story of matrix row ``token`` up to the current step."""
+        self.token = token
+        if self.view.value == "row":
+            self.refresh()
+        return self._show_row()
+
+    def _show_row(self) -> str:
+        if self._walked is None:  # every step's drafts and their origins, computed once
+            self._walked = list(walk(self.trace))
+        shown = (w for w in self._walked if w[0].step <= self.step)
+        text = story_lines(self.trace, self.token, versions_of(shown, self.token))
+        self.history.value = f"<pre style='font-size:11px'>{html.escape(text)}</pre>"
         return self.history.value
 
     def _on_row_pick(self, change: dict[str, Any]) -> None:
         if change["new"] in self._row_ids:
             self.inspect_row(self._row_ids[change["new"]])
 
-    def _on_tree_hover(self, _trace, points, _state) -> None:
-        if points.point_inds:
-            token = self.trace.by_step(self.step).tokens[points.point_inds[0]]
-            if token >= 0:
-                self.inspect_row(token)
-
-    def _on_matrix_hover(self, _trace, points, _state) -> None:
-        if points.point_inds:
+    def _on_hover(self, trace, points, _state) -> None:
+        """Tree: the hovered node's token; matrix: the hovered row."""
+        if not points.point_inds:
+            return
+        story = describe_step(self.trace, self.step)
+        if self.view.value == "tree":
+            node = trace.customdata[points.point_inds[0]]
+            token = story.nodes[node].token
+        else:
             ind = points.point_inds[0]
             y = ind[0] if isinstance(ind, (list, tuple)) else ind
-            rows = touched_rows(self.trace.by_step(self.step))
-            if 0 <= y < len(rows):
-                self.inspect_row(rows[y])
+            token = story.rows[y].token if 0 <= y < len(story.rows) else -1
+        if token >= 0:
+            self.inspect_row(token)
 
-    def _repr_mimebundle_(self, **kwargs: Any):
-        return self.widget._repr_mimebundle_(**kwargs)
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The widget; plus a PNG of the current view when plotly's renderer asks for PNGs
+        (``"plotly_mimetype+png"``, as the course sets up), so a saved notebook shows a picture
+        where no kernel runs (GitHub, a JupyterLab that has not run it)."""
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs))
+        if "png" in str(pio.renderers.default).split("+"):
+            png = self._figure().to_image(format="png")
+            bundle["image/png"] = base64.b64encode(png).decode("ascii")
+        return bundle

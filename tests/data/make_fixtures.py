@@ -2,7 +2,12 @@
 
 Run from the repository root (loads SmolLM2-135M-Instruct; heavy, so under the shared lock):
 
-    flock /tmp/trviz-heavy.lock .venv/bin/python tests/data/make_fixtures.py
+    flock -s /tmp/trviz-cpu.lock .venv/bin/python tests/data/make_fixtures.py [NAME ...]
+
+``trace-paper.json`` is the paper's configuration (80-node "2.2.2" tree, zero-filled matrix: token-0
+placeholders); ``trace-small.json`` the default configuration as it runs on a CPU in fp32 (tr-8
+plus the 5-node prompt-lookup branch, -1 for never-written rows), on a prompt whose answer copies
+from its context, so the lookup branch drafts.
 
 Each fixture is a full-level trace of one short prompt, decoded after a warm-up prompt (hot start,
 as in the paper), in fp32 on CPU. The tests load them with ``trviz.load_trace`` and never need the
@@ -11,9 +16,11 @@ model. Timings inside are whatever this machine measured; tests never assert on 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import trviz
+from trviz.config import DEFAULT
 
 HERE = Path(__file__).parent
 WARMUP = "List five fruits and one fact about each."
@@ -25,16 +32,20 @@ FIXTURES = {
         64,
     ),
     "trace-small.json": (
-        {"tree": "tr-8", "name": "tr-8"},
-        "Explain in two sentences why the sky is blue.",
-        40,
+        {**DEFAULT, "tree": "tr-8"},  # what tree="auto" resolves to on a CPU in fp32
+        "Repeat this sentence twice, then translate it into French: "
+        "The quick brown fox jumps over the lazy dog near the river bank.",
+        48,
     ),
 }
 
 
 def main() -> None:
     model, tok = trviz.load_model(dtype="float32", device="cpu")
+    wanted = sys.argv[1:] or list(FIXTURES)
     for name, (config, prompt, n) in FIXTURES.items():
+        if name not in wanted:
+            continue
         warm = trviz.generate(model, tok, WARMUP, 64, config, record="none")
         r = trviz.generate(model, tok, prompt, n, config, matrix=warm.matrix, record="full")
         greedy = trviz.greedy(model, tok, prompt, n, record="none")

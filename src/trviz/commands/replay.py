@@ -1,5 +1,6 @@
 """``trviz replay TRACE.json``: the run summary, one step's summary and tree, an offline HTML
-replay page, a PNG of any view. Needs no model."""
+replay page (staged: draft/verify/accept/update frames), a PNG of any registered view at any
+stage, an animated PNG of one step's four stages. Needs no model."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from pathlib import Path
 
 from trviz.animation import MAX_FRAMES
+from trviz.describe import STAGES
 
 
 def parse_steps(spec: str | None) -> slice | None:
@@ -23,6 +25,8 @@ def parse_steps(spec: str | None) -> slice | None:
 
 
 def register(sub) -> None:
+    from trviz.views import VIEWS
+
     p = sub.add_parser("replay", help="replay a saved trace: text summary, HTML page, PNG")
     p.add_argument("trace", type=Path, help="a trace saved by trace.save() (JSON)")
     p.add_argument("--html", type=Path, help="write a self-contained offline replay page")
@@ -33,14 +37,24 @@ def register(sub) -> None:
         help="step numbers to animate, START:STOP[:STRIDE] (default: all, sampled "
         "down to --max-frames)",
     )
-    p.add_argument("--max-frames", type=int, default=MAX_FRAMES)
-    p.add_argument("--step", type=int, help="print this step's summary and pruned tree")
-    p.add_argument("--png", type=Path, help="write a PNG of --view at --step")
     p.add_argument(
-        "--view",
-        default="tree",
-        choices=("tree", "matrix", "mask", "text", "accepted", "mat", "speed"),
+        "--max-frames",
+        type=int,
+        default=MAX_FRAMES,
+        help="most frames when --steps is not given (a staged step has four)",
     )
+    p.add_argument(
+        "--no-stages",
+        dest="stages",
+        action="store_false",
+        help="one frame per step instead of draft/verify/accept/update frames",
+    )
+    p.add_argument("--step", type=int, help="print this step's summary and pruned tree")
+    p.add_argument("--png", type=Path, help="write a PNG of --view at --step (and --stage)")
+    p.add_argument("--view", default="tree", choices=tuple(VIEWS))
+    p.add_argument("--stage", choices=STAGES, help="the stage of --step drawn by --png")
+    p.add_argument("--row", type=int, help="matrix row (token id) for --view row")
+    p.add_argument("--apng", type=Path, help="write an animated PNG of --step's four stages")
     p.set_defaults(func=run)
 
 
@@ -53,9 +67,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from trviz.export import save_png, to_html
+    from trviz.export import save_apng, save_png, to_html
     from trviz.text import run_text, step_text, tree_text
     from trviz.trace import load_trace
+    from trviz.views import render
 
     trace = load_trace(args.trace)
     print(repr(trace))
@@ -67,12 +82,13 @@ def _replay(args: argparse.Namespace) -> int:
         if trace.level == "full":
             print(tree_text(trace, step, prune=True))
     if args.html:
-        out = to_html(trace, args.html, steps=args.steps, max_frames=args.max_frames)
+        out = to_html(
+            trace, args.html, steps=args.steps, max_frames=args.max_frames, stages=args.stages
+        )
         print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     if args.png:
-        from trviz.views import VIEWS
-
-        view = VIEWS[args.view]
-        fig = view(trace, step) if args.view in ("tree", "matrix", "mask") else view(trace)
+        fig = render(args.view, trace, step, args.stage, args.row)
         print(f"wrote {save_png(fig, args.png)}")
+    if args.apng:
+        print(f"wrote {save_apng(trace, step, args.apng)}")
     return 0

@@ -1,7 +1,8 @@
 """The generated text, one box per token, coloured by the step that committed it.
 
-Green boxes are drafted tokens the model accepted, orange boxes are bonus tokens (the model's own
-argmax after the accepted path: one per step). Shades alternate from step to step so step
+Green boxes are drafted tokens the model accepted, purple ones accepted tokens copied from the
+context (prompt lookup), orange boxes bonus tokens (the model's own pick after the accepted path:
+one per step); colours from :mod:`trviz.scheme`. Shades alternate from step to step so step
 boundaries show; whitespace is visible ('␣', '↵'). Hover a token for its step.
 """
 
@@ -11,11 +12,13 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from trviz.text import token_label
+from trviz.scheme import INK, LOOKS, tint
+from trviz.text import plural, token_label
 from trviz.trace import Trace
-from trviz.views._panel import COLORS, MONO, Panel, figure, hidden_axis
+from trviz.views._panel import MONO, Panel, figure, hidden_axis
 
 GAP = 0.15  # horizontal gap between token boxes, in characters
+KINDS = ("accepted", "copied", "bonus")
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,7 @@ class Placed:
 
     token: int
     step: int
-    kind: str  # "draft", "bonus" ("pad": an invisible slot in a scrolled window)
+    kind: str  # "accepted", "copied", "bonus" ("pad": an invisible slot in a scrolled window)
     label: str
     line: int
     x0: float
@@ -37,12 +40,12 @@ def place_tokens(trace: Trace, width_chars: int = 72) -> list[Placed]:
     placed: list[Placed] = []
     line, col = 0, 0.0
     for rec in trace:
-        n_drafted = len(rec.accepted)
+        copied = {j for j, node in enumerate(rec.accepted) if node in (rec.lookup_nodes or ())}
         for j, tok in enumerate(rec.committed):
             label = token_label(trace, tok)
             if col > 0 and col + len(label) > width_chars:
                 line, col = line + 1, 0.0
-            kind = "draft" if j < n_drafted else "bonus"
+            kind = "bonus" if j >= len(rec.accepted) else "copied" if j in copied else "accepted"
             x1 = round(col + len(label), 2)
             placed.append(Placed(tok, rec.step, kind, label, line, col, x1))
             col = round(x1 + GAP, 2)
@@ -76,12 +79,14 @@ def text_panel(
     width_chars: int = 72,
     max_lines: int | None = None,
     hover: bool = True,
+    placed: list[Placed] | None = None,
 ) -> Panel:
     """The text committed up to step ``upto`` (all steps when ``None``) as a :class:`Panel`;
-    the tokens of step ``upto`` are outlined in red. ``max_lines`` scrolls the view to the last
+    the tokens of step ``upto`` are outlined. ``max_lines`` scrolls the view to the last
     lines written so far (the layout of the whole trace stays fixed). ``hover=False`` leaves
-    out the per-token hover text (smaller animation frames)."""
-    placed = place_tokens(trace, width_chars)
+    out the per-token hover text (smaller animation frames); ``placed``: this trace's
+    :func:`place_tokens` at ``width_chars``, when the caller already has it."""
+    placed = place_tokens(trace, width_chars) if placed is None else placed
     last = trace.steps[-1].step if trace.steps else 0
     upto = last if upto is None else upto
     shown = [p for p in placed if p.step <= upto]
@@ -97,47 +102,29 @@ def text_panel(
         # pad to a fixed point count: plotly's animate mislabels text when the count changes
         pad = Placed(-1, upto + 1, "pad", "", top, -2.0, -2.0)
         placed += [pad] * (slots - len(placed))
-    classes = (
-        ("accepted drafts", "draft", 0, COLORS["draft_fill"]),
-        ("accepted drafts ", "draft", 1, COLORS["draft_fill_alt"]),
-        ("bonus tokens", "bonus", 0, COLORS["bonus_fill"]),
-        ("bonus tokens ", "bonus", 1, COLORS["bonus_fill_alt"]),
-    )
-    traces: list[go.BaseTraceType] = []
-    for name, kind, parity, color in classes:
-        xs, ys = _boxes([p for p in shown if p.kind == kind and p.step % 2 == parity])
-        traces.append(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                fill="toself",
-                fillcolor=color,
-                mode="lines",
-                line=dict(width=0, color=color),
-                hoverinfo="skip",
-                name=name,
-                showlegend=parity == 0,
-            )
-        )
+    traces: list[dict] = []
+    for kind in KINDS:
+        for parity, amount in ((0, 0.35), (1, 0.6)):
+            color = tint(LOOKS[kind].color, amount)
+            xs, ys = _boxes([p for p in shown if p.kind == kind and p.step % 2 == parity])
+            traces.append(
+                dict(type="scatter", x=xs, y=ys, fill="toself", fillcolor=color, mode="lines",
+                     line=dict(width=0, color=color), hoverinfo="skip",
+                     name=f"{kind} tokens" + " (alternate steps)" * parity)
+            )  # fmt: skip
     xs, ys = _boxes([p for p in shown if p.step == upto])
     traces.append(
-        go.Scatter(
-            x=xs,
-            y=ys,
-            mode="lines",
-            line=dict(color=COLORS["current"], width=1.5),
-            hoverinfo="skip",
-            name=f"step {upto}",
-            showlegend=False,
-        )
-    )
+        dict(type="scatter", x=xs, y=ys, mode="lines", hoverinfo="skip", name="this step",
+             line=dict(color=LOOKS["current"].color, width=1.5))
+    )  # fmt: skip
     traces.append(
-        go.Scatter(
+        dict(
+            type="scatter",
             x=[(p.x0 + p.x1) / 2 for p in placed],
             y=[p.line for p in placed],
             mode="text",
             text=[p.label if p.step <= upto else "" for p in placed],
-            textfont=dict(family=MONO, size=12, color="#222"),
+            textfont=dict(family=MONO, size=12, color=INK),
             hovertext=[
                 f"'{p.label}' · step {p.step} · {p.kind}" if p.step <= upto else "" for p in placed
             ]
@@ -145,13 +132,13 @@ def text_panel(
             else None,
             hoverinfo="text" if hover else "skip",
             name="tokens",
-            showlegend=False,
         )
     )
     n_tokens = sum(len(r.committed) for r in trace if r.step <= upto)
     title = (
-        f"generated text · {n_tokens} tokens in {sum(1 for r in trace if r.step <= upto)}"
-        " steps (green: accepted drafts, orange: bonus)"
+        f"generated text · {plural(n_tokens, 'token')} in "
+        f"{plural(sum(1 for r in trace if r.step <= upto), 'step')} (green: accepted drafts, "
+        "purple: copied from the context, orange: bonus)"
     )
     return Panel(
         title,

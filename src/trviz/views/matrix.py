@@ -1,150 +1,151 @@
-"""The adjacency-matrix rows one step touched: read to draft the tree, rewritten by the update.
+"""The adjacency-matrix rows one step touched, stage by stage.
 
-One heatmap row per matrix row (labelled by its token), one column per candidate rank. Cells show
-the row after the step; a changed cell shows ``old`` above ``→new``. Colours: drafted (the
-candidate became a tree node this step), changed by the update, both, or neither.
+One heatmap row per matrix row, numbered as in the tree panel (row 1 is the row the root read;
+path rows first, with green numbers, then the other rows read in tree order, then rows only
+rewritten), one column per candidate rank. Before the update the cells show the row as the step
+read it: the candidates that became tree nodes are coloured (``verify`` adds whether that node
+matched the model's pick, ``accept`` colours the ones accepted); a never-written row is marked as
+such. At ``update`` the cells show the row after the step, a changed cell (blue) as ``old``
+above ``→new``. Colours come from :mod:`trviz.scheme`.
 """
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from trviz.text import token_label
-from trviz.trace import StepRecord, Trace
-from trviz.views._panel import MONO, Panel, figure
+from trviz.describe import Row, StepStory, check_stage, describe_step
+from trviz.scheme import FAINT, INK, LOOKS, WHITE
+from trviz.text import caption, token_label
+from trviz.trace import Trace
+from trviz.views._panel import MONO, Panel, staged_figure
 
-# cell code -> (meaning, colour); a discrete colour scale over codes 0..3
-CELL_KINDS = (
-    ("unchanged", "#ffffff"),
-    ("drafted (a tree node)", "#c6dbef"),
-    ("rewritten", "#fdd49e"),
-    ("drafted and rewritten", "#f4a261"),
-)
-
-
-LEGEND = "  ".join(f"<span style='color:{color}'>■</span> {name}" for name, color in CELL_KINDS[1:])
+# cell code -> the look that colours it (a discrete colour scale over the codes)
+CELLS = ("plain", "read", "accepted", "placeholder", "rewritten", "unread")
+_FILLS = {"plain": WHITE, "unread": FAINT}
+CELL_PX = 5.6  # advance of one 9 px monospace character
+LEGEND = ("read", "accepted", "placeholder", "rewritten")
 
 
 def _colorscale() -> list[list]:
-    n = len(CELL_KINDS)
+    n = len(CELLS)
     scale = []
-    for code, (_, color) in enumerate(CELL_KINDS):
+    for code, name in enumerate(CELLS):
+        color = _FILLS.get(name) or LOOKS[name].fill
         scale += [[code / n, color], [(code + 1) / n, color]]
     return scale
 
 
-def touched_rows(rec: StepRecord) -> list[int]:
-    """Row tokens in display order: rows on the accepted path, the other rows read (tree order),
-    then rows only rewritten whose content changed."""
-    path_tokens = [rec.tokens[i] for i in (0, *rec.accepted)]
-    read_order = [rec.tokens[i] for i in range(len(rec.tokens)) if rec.tokens[i] in rec.rows_read]
-    changed = [w.token for w in rec.rows_written if w.old != w.new]
-    order: list[int] = []
-    for tok in (*path_tokens, *read_order, *changed):
-        if tok >= 0 and tok not in order and (tok in rec.rows_read or tok in changed):
-            order.append(tok)
-    return order
+def _codes(story: StepStory, row: Row, stage: str | None) -> list[int]:
+    by_rank = {story.nodes[i].rank: story.nodes[i] for i in row.filled}
+    codes = []
+    for r in range(story.k):
+        node = by_rank.get(r)
+        if stage in ("update", None):
+            code = "rewritten" if r in row.changed else "plain"
+        elif any(story.nodes[i].origin == "placeholder" for i in row.filled):
+            code = "placeholder"
+        elif node is not None and node.token >= 0:
+            code = "accepted" if node.accepted and stage not in ("draft", "verify") else "read"
+        else:
+            code = "unread" if not row.readers and stage not in ("update", None) else "plain"
+        codes.append(CELLS.index(code))
+    return codes
 
 
-def _row_cells(rec: StepRecord, token: int, k: int) -> tuple[list[int], list[int], list[int]]:
-    """(before, after, codes) of one row."""
-    written = {w.token: w for w in rec.rows_written}
-    if token in written:
-        before, after = list(written[token].old), list(written[token].new)
-    else:
-        before = list(rec.rows_read[token])
-        after = before
-    drafted_ranks = {
-        rec.ranks[i]
-        for i in range(1, len(rec.tokens))
-        if rec.tokens[rec.parents[i]] == token and rec.tokens[i] >= 0
-    }
-    codes = [
-        (1 if r in drafted_ranks and token in rec.rows_read else 0)
-        + (2 if before[r] != after[r] else 0)
-        for r in range(k)
-    ]
-    return before, after, codes
+def _texts(trace: Trace, story: StepStory, row: Row, stage: str | None, chars: int) -> list[str]:
+    marks = {}
+    if stage == "verify":
+        for i in row.filled:
+            node = story.nodes[i]
+            if node.match is not None:
+                look = LOOKS["match" if node.match else "mismatch"]
+                marks[node.rank] = f"<span style='color:{look.color}'>{look.mark}</span>"
+    out = []
+    for r in range(story.k):
+        old, new = row.before[r], row.after[r]
+        if stage in ("update", None) and old != new:
+            out.append(f"{token_label(trace, old, chars)}<br>→{token_label(trace, new, chars)}")
+        else:
+            shown = new if stage in ("update", None) else old
+            out.append(token_label(trace, shown, chars - bool(marks.get(r))) + marks.get(r, ""))
+    return out
 
 
-def _cell(trace: Trace, before: int, after: int, width: int) -> str:
-    """A cell's text: the candidate, or ``old`` above ``→new`` when the update changed it."""
-    new = token_label(trace, after, width)
-    return new if before == after else f"{token_label(trace, before, width)}<br>→{new}"
+def _hover(trace: Trace, story: StepStory, row: Row) -> list[str]:
+    """Per cell: the row and column, the entry before -> after, the nodes drafted from it."""
+    by_rank: dict[int, list[str]] = {}
+    for i in row.filled:
+        by_rank.setdefault(story.nodes[i].rank, []).append(str(i))
+    head = f"row '{token_label(trace, row.token)}'"
+    writer = "" if row.writer is None else f"<br>rewritten by node {row.writer}"
+    out = []
+    for r in range(story.k):
+        before, after = token_label(trace, row.before[r]), token_label(trace, row.after[r])
+        entry = f"'{before}'" if before == after else f"'{before}' → '{after}'"
+        nodes = by_rank.get(r)
+        drafted = f"<br>drafted node {', '.join(nodes)}" if nodes else ""
+        out.append(f"{head} col {r}: {entry}{drafted}{writer}")
+    return out
 
 
-def matrix_panel(trace: Trace, step: int, max_rows: int = 14, label_width: int = 7) -> Panel:
-    """The rows step ``step`` read and rewrote as a :class:`Panel`; at most ``max_rows`` rows
-    (the accepted path's rows first), padded with blank rows so the height never changes."""
-    rec = trace.by_step(step)
-    if not rec.is_full:
-        raise ValueError(f"step {step} has no rows: record with generate(..., record='full')")
-    k = int(trace.meta.get("config", {}).get("k") or len(next(iter(rec.rows_read.values()))))
-    rows = touched_rows(rec)
-    shown = rows[:max_rows]
-    z, text, hover, ylabels = [], [], [], []
-    path_tokens = {rec.tokens[i] for i in (0, *rec.accepted)}
-    for tok in shown:
-        before, after, codes = _row_cells(rec, tok, k)
-        z.append(codes)
-        text.append([_cell(trace, b, a, label_width) for b, a in zip(before, after, strict=True)])
-        hover.append(
-            [
-                f"row '{token_label(trace, tok)}' · column {r}<br>before: '{token_label(trace, b)}'"
-                f"<br>after: '{token_label(trace, a)}'<br>{CELL_KINDS[c][0]}"
-                for r, (b, a, c) in enumerate(zip(before, after, codes, strict=True))
-            ]
-        )
-        mark = "✓ " if tok in path_tokens else ""
-        ylabels.append(f"{mark}{token_label(trace, tok, 10)}")
+def _ylabel(trace: Trace, number: int, row: Row, stage: str | None) -> str:
+    """``"3 '␣the'"``: the row number the tree's nodes carry (green on the accepted path)."""
+    color = LOOKS["accepted"].color if row.on_path else INK
+    token = token_label(trace, row.token, 9)
+    text = f"<b><span style='color:{color}'>{number}</span></b> '{token}'"
+    if not row.never_written:
+        return text
+    return text + (" (first write)" if stage in ("update", None) else " (never written)")
+
+
+def matrix_panel(
+    trace: Trace,
+    story: StepStory,
+    stage: str | None = None,
+    max_rows: int = 12,
+    width_px: float = 560,
+) -> Panel:
+    """The rows of ``story`` at ``stage`` as a :class:`Panel`: at most ``max_rows`` rows (the
+    rows that matter first), padded with blank rows so the height never changes."""
+    shown = story.rows[:max_rows]
+    chars = max(3, int(width_px / story.k / CELL_PX) - 1)
+    z, text, hover, labels = [], [], [], []
+    for number, row in enumerate(shown, start=1):
+        z.append(_codes(story, row, stage))
+        text.append(_texts(trace, story, row, stage, chars))
+        hover.append(_hover(trace, story, row))
+        labels.append(_ylabel(trace, number, row, stage))
     for pad in range(max_rows - len(shown)):
-        z.append([None] * k)
-        text.append([""] * k)
-        hover.append([""] * k)
-        ylabels.append(" " * (pad + 1))
-    heat = go.Heatmap(
-        z=z,
-        x=list(range(k)),
-        y=list(range(max_rows)),
-        text=text,
-        hovertext=hover,
-        texttemplate="%{text}",
-        textfont=dict(family=MONO, size=9),
-        hoverinfo="text",
-        colorscale=_colorscale(),
-        zmin=0,
-        zmax=len(CELL_KINDS),
-        showscale=False,
-        xgap=1,
-        ygap=1,
-        name="matrix rows",
-    )
-    more = f" · first {max_rows} of {len(rows)} rows" if len(rows) > max_rows else ""
-    title = (
-        f"matrix rows · {len(rec.rows_read)} read · "
-        f"{sum(w.old != w.new for w in rec.rows_written)} changed"
-    )
-    xaxis = dict(
-        range=[-0.5, k - 0.5],
-        tickvals=list(range(k)),
-        title_text=f"rank (matrix column){more}<br>{LEGEND}",
-        fixedrange=True,
-        showgrid=False,
-    )
-    yaxis = dict(
-        range=[max_rows - 0.5, -0.5],
-        tickvals=list(range(max_rows)),
-        ticktext=ylabels,
-        tickfont=dict(family=MONO, size=10),
-        fixedrange=True,
-        showgrid=False,
-    )
+        z.append([None] * story.k)
+        text.append([""] * story.k)
+        hover.append([""] * story.k)
+        labels.append(" " * (pad + 1))
+    heat = dict(
+        type="heatmap", z=z, x=list(range(story.k)), y=list(range(max_rows)), text=text,
+        hovertext=hover, texttemplate="%{text}", textfont=dict(family=MONO, size=9),
+        hoverinfo="text", colorscale=_colorscale(), zmin=0, zmax=len(CELLS), showscale=False,
+        xgap=1, ygap=1, name="matrix rows",
+    )  # fmt: skip
+    more = f" · {len(shown)} of {len(story.rows)} shown" if len(story.rows) > max_rows else ""
+    title = f"matrix rows · {len(story.rows)} touched (path rows: green numbers){more}"
+    xaxis = dict(range=[-0.5, story.k - 0.5], tickvals=list(range(story.k)), fixedrange=True,
+                 showgrid=False, title_text="rank (column of the row)")  # fmt: skip
+    yaxis = dict(range=[max_rows - 0.5, -0.5], tickvals=list(range(max_rows)), ticktext=labels,
+                 tickfont=dict(family=MONO, size=10), fixedrange=True, showgrid=False)  # fmt: skip
     return Panel(title, [heat], xaxis, yaxis)
 
 
 def matrix_figure(
-    trace: Trace, step: int, max_rows: int = 14, width: int = 760, height: int = 560
+    trace: Trace,
+    step: int,
+    stage: str | None = None,
+    max_rows: int = 12,
+    width: int = 760,
+    height: int = 560,
 ) -> go.Figure:
-    """The matrix rows step ``step`` read (to draft its tree) and rewrote (old → new), changed
-    cells coloured; ``✓`` marks rows of tokens on the accepted path."""
-    return figure(matrix_panel(trace, step, max_rows), width, height)
+    """The matrix rows step ``step`` read (to draft its tree) and rewrote (old → new) at
+    ``stage`` (``None``: after the whole step); row numbers match the tree's numbered nodes."""
+    story = describe_step(trace, step)
+    check_stage(stage)
+    panel = matrix_panel(trace, story, stage, max_rows, width - 200)
+    return staged_figure(panel, caption(trace, story, stage), LEGEND, (width, height), 170, -0.17)

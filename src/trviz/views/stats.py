@@ -9,8 +9,9 @@ from itertools import accumulate
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from trviz.scheme import GREY, GRID, LOOKS, MUTED, RULE
 from trviz.trace import Trace
-from trviz.views._panel import COLORS, FONT
+from trviz.views._panel import FONT
 
 
 def _style(fig: go.Figure, title: str, width: int, height: int) -> go.Figure:
@@ -22,8 +23,8 @@ def _style(fig: go.Figure, title: str, width: int, height: int) -> go.Figure:
         plot_bgcolor="white",
         margin=dict(l=60, r=20, t=70, b=50),
     )
-    fig.update_xaxes(showgrid=True, gridcolor="#eee")
-    fig.update_yaxes(showgrid=True, gridcolor="#eee")
+    fig.update_xaxes(showgrid=True, gridcolor=GRID)
+    fig.update_yaxes(showgrid=True, gridcolor=GRID)
     return fig
 
 
@@ -41,16 +42,16 @@ def accepted_figure(trace: Trace, width: int = 900, height: int = 380) -> go.Fig
         subplot_titles=("tokens committed per step", "accepted length histogram"),
     )
     fig.add_trace(
-        go.Bar(x=steps, y=acc, name="accepted drafts", marker_color=COLORS["accepted"]), 1, 1
+        go.Bar(x=steps, y=acc, name="accepted drafts", marker_color=LOOKS["accepted"].color), 1, 1
     )
-    fig.add_trace(go.Bar(x=steps, y=bonus, name="bonus", marker_color=COLORS["bonus"]), 1, 1)
+    fig.add_trace(go.Bar(x=steps, y=bonus, name="bonus", marker_color=LOOKS["bonus"].color), 1, 1)
     lengths = list(range(max(acc, default=0) + 1))
     fig.add_trace(
         go.Bar(
             x=lengths,
             y=[hist[n] for n in lengths],
             name="steps",
-            marker_color="#6b8fb5",
+            marker_color=GREY,
             showlegend=False,
         ),
         1,
@@ -74,12 +75,12 @@ def mat_figure(trace: Trace, width: int = 760, height: int = 360) -> go.Figure:
             y=running,
             mode="lines+markers",
             name="running MAT",
-            line=dict(color=COLORS["accepted"]),
+            line=dict(color=LOOKS["accepted"].color),
             marker=dict(size=4),
         )
     )
     fig.add_hline(
-        y=1.0, line=dict(color="#999", dash="dot"), annotation_text="greedy (1 token per forward)"
+        y=1.0, line=dict(color=MUTED, dash="dot"), annotation_text="greedy (1 token per forward)"
     )
     fig.update_xaxes(title_text="step")
     fig.update_yaxes(title_text="tokens per forward", rangemode="tozero")
@@ -119,7 +120,7 @@ def speed_figure(
             y=[0, *done],
             mode="lines",
             name=f"Token Recycling ({rate:.1f} tok/s)",
-            line=dict(color=COLORS["accepted"], width=3),
+            line=dict(color=LOOKS["accepted"].color, width=3),
         )
     )
     title = f"cumulative speed · TR {rate:.1f} tok/s"
@@ -131,7 +132,7 @@ def speed_figure(
                 y=[0, g * times[-1]],
                 mode="lines",
                 name=f"greedy ({g:.1f} tok/s)",
-                line=dict(color="#888", dash="dash"),
+                line=dict(color=RULE, dash="dash"),
             )
         )
         title += f" vs greedy {g:.1f} tok/s ({rate / g:.2f}x)"

@@ -1,167 +1,348 @@
-"""The draft tree of one step, with the accepted path and the bonus token highlighted.
+"""The draft tree of one step, stage by stage: draft -> verify -> accept -> update.
 
-Layout (computed with networkx, deterministic): depth runs left to right, leaves are stacked top
-to bottom in depth-first order and every parent sits at the middle of its children. The bonus
-token (the model's argmax after the deepest accepted node) is drawn in an extra column on the
-right, joined to that node by a dashed edge.
+Layout (deterministic): depth runs left to right, leaves are stacked top to bottom in rank order
+and every parent sits between its first and last child. The bonus token gets its own slot in the
+middle of the deepest accepted node's children, level with that node, so it sits right beside it
+(it *is* the token that follows it) and its short edge crosses nothing. Slots are at least
+:data:`ROW_PX` pixels apart; when a tree has more leaves than fit, rejected subtrees are folded
+into their root, whose label shows ``+N`` (largest first), and then the highest-ranked rejected
+children of the path into one ``+N more`` slot: labels never overlap. ``expand=True`` draws
+every node.
+
+Stages: ``draft`` colours nodes by origin (drafted from a row, copied from the context,
+placeholder, empty) and numbers the nodes whose matrix row was read (the same numbers label the
+rows in the matrix panel); ``verify`` prints the model's pick after every node and a ✓/✗ mark
+(does the node match its parent's pick?); ``accept`` colours the accepted path and places the
+bonus; ``update`` numbers the nodes whose logits rewrote a numbered row.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from functools import lru_cache
 
-import networkx as nx
 import plotly.graph_objects as go
 
-from trviz.text import choice_word, token_label
-from trviz.trace import StepRecord, Trace
-from trviz.views._panel import COLORS, MONO, Panel, figure, hidden_axis
+from trviz.describe import Node, StepStory, check_stage, describe_step
+from trviz.scheme import BLACK, DARK, EDGE, INK, LOOKS, MUTED, WHITE
+from trviz.text import caption, choice_word, plural, stop_words, token_label
+from trviz.trace import Trace
+from trviz.views._panel import MONO, Panel, hidden_axis, staged_figure
+
+ROW_PX = 15  # vertical pixels per slot at least: 10 px labels never touch
+MAX_ROW_PX = 26  # and at most: small trees stay compact, drawn from the top
+CHAR_PX = 6.2  # advance of one 10 px DejaVu Sans Mono character (a little air included)
+LEGEND = ("root", "drafted", "copied", "placeholder", "empty", "accepted", "rejected", "bonus")
 
 
-@lru_cache(maxsize=32)
-def tree_layout(parents: tuple[int, ...]) -> tuple[tuple[float, float], ...]:
-    """``(x, y)`` per node: x = depth, y = leaf slot (parents centred over their children)."""
-    graph = nx.DiGraph()
-    graph.add_nodes_from(range(len(parents)))
-    graph.add_edges_from((p, i) for i, p in enumerate(parents) if i)
-    y: dict[int, float] = {}
+@dataclass(frozen=True)
+class Layout:
+    """Where each visible node sits, what is folded, and the bonus slot."""
+
+    xy: dict[int, tuple[float, float]]
+    folded: dict[int, int]  # node -> descendants hidden under it
+    more: dict[int, tuple[tuple[int, ...], float]]  # parent -> (children hidden, slot y)
+    bonus_xy: tuple[float, float]
+    slots: int
+
+
+def _subtree(story: StepStory, i: int) -> int:
+    return sum(1 + _subtree(story, c) for c in story.nodes[i].children)
+
+
+def _place(story: StepStory, folded: dict[int, int], more: dict[int, tuple[int, ...]]) -> Layout:
+    xy: dict[int, tuple[float, float]] = {}
+    more_y: dict[int, tuple[tuple[int, ...], float]] = {}
+    bonus: list[tuple[float, float]] = []
     slot = 0
-    for node in nx.dfs_postorder_nodes(graph, 0, sort_neighbors=sorted):
-        kids = sorted(graph.successors(node))
-        if kids:
-            y[node] = (y[kids[0]] + y[kids[-1]]) / 2
-        else:
-            y[node] = float(slot)
+
+    def visit(i: int) -> float:
+        nonlocal slot
+        node = story.nodes[i]
+        ys: list[float] = []
+        kids = [] if i in folded else [c for c in node.children if c not in more.get(i, ())]
+        for j, c in enumerate(kids + [None]):
+            if i == story.best and j == len(kids) // 2:  # the bonus: beside its node
+                bonus.append((node.depth + 1.0, float(slot)))
+                ys.append(float(slot))
+                slot += 1
+            if c is not None:
+                ys.append(visit(c))
+        if more.get(i):
+            more_y[i] = (more[i], float(slot))
+            ys.append(float(slot))
             slot += 1
-    depth = nx.shortest_path_length(graph, 0)
-    return tuple((float(depth[i]), y[i]) for i in range(len(parents)))
+        if not ys:
+            ys.append(float(slot))
+            slot += 1
+        xy[i] = (float(node.depth), (ys[0] + ys[-1]) / 2)
+        if i == story.best:  # level with the bonus, so the path runs straight into it
+            xy[i] = (xy[i][0], bonus[0][1])
+        return xy[i][1]
+
+    visit(0)
+    return Layout(xy, dict(folded), more_y, bonus[0], slot)
 
 
-def _node_style(rec: StepRecord, i: int) -> tuple[str, str]:
-    """(fill colour, status word) of node ``i``."""
-    if i == 0:
-        return COLORS["root"], "root (last committed token)"
-    if i in rec.accepted:
-        return COLORS["accepted"], "accepted"
-    if rec.tokens[i] < 0:
-        return COLORS["unwritten"], "empty slot (row not written yet)"
-    return COLORS["rejected"], "rejected"
+@lru_cache(maxsize=256)
+def _fold(story: StepStory, budget: int | None) -> Layout:
+    folded: dict[int, int] = {}
+    more: dict[int, tuple[int, ...]] = {}
+    lay = _place(story, folded, more)
+    if budget is None:
+        return lay
+    rejected = [n.index for n in story.nodes if not n.accepted and n.children]
+    for i in sorted(rejected, key=lambda i: (-_subtree(story, i), i)):
+        if lay.slots <= budget:
+            return lay
+        if i in lay.xy:
+            folded[i] = _subtree(story, i)
+            lay = _place(story, folded, more)
+    for _ in range(len(story.nodes)):
+        if lay.slots <= budget:
+            break
+        crowd = [
+            (sum(1 for c in story.nodes[p].children if c not in more.get(p, ())), p)
+            for p in story.path
+        ]
+        count, parent = max(crowd)
+        if count <= 1:
+            break
+        shown = [c for c in story.nodes[parent].children if c not in more.get(parent, ())]
+        victim = next(c for c in reversed(shown) if not story.nodes[c].accepted)
+        more[parent] = (victim, *more.get(parent, ()))
+        lay = _place(story, folded, more)
+    return lay
 
 
-def _choice_line(trace: Trace, choice: int) -> str:
-    """What the model chose after a node: its argmax, or under sampling its sample."""
-    if choice < 0:  # only under sampling: the walk stopped before this node
-        return "model sample after it: none drawn (the sampling walk never reached this node)"
-    return f"model {choice_word(trace)} after it: '{token_label(trace, choice)}'"
+def tree_layout(story: StepStory, height_px: float | None = None) -> Layout:
+    """The :class:`Layout` of a step's tree in a plot ``height_px`` tall (``None``: no folding)."""
+    budget = None if height_px is None else max(4, int(height_px // ROW_PX))
+    return _fold(story, budget)
 
 
-def _hover(trace: Trace, rec: StepRecord, i: int, status: str) -> str:
-    tok = rec.tokens[i]
-    lines = [
-        f"<b>node {i}</b> · depth {rec.depths[i]} · rank {rec.ranks[i]}",
-        f"token '{token_label(trace, tok)}'" + (f" (id {tok})" if tok >= 0 else ""),
-    ]
-    if i:
-        parent_tok = rec.tokens[rec.parents[i]]
-        lines.append(f"from row '{token_label(trace, parent_tok)}' column {rec.ranks[i]}")
-    lines.append(_choice_line(trace, rec.argmax[i]))
-    if rec.lookup_nodes and i in rec.lookup_nodes:
-        status += " · drafted by prompt lookup, not the matrix"
-    lines.append(status)
+def _marker(story: StepStory, node: Node, stage: str | None) -> tuple[str, str]:
+    """(fill colour, symbol) of a node: by origin before ``accept``, by outcome from it on."""
+    symbol = LOOKS[node.origin].symbol if node.origin in ("copied", "placeholder") else "circle"
+    if node.origin in ("root", "empty"):
+        return LOOKS[node.origin].color, LOOKS[node.origin].symbol
+    if stage in ("draft", "verify"):
+        return LOOKS[node.origin].color, symbol
+    return LOOKS["accepted" if node.accepted else "rejected"].color, symbol
+
+
+def _mark(story: StepStory, node: Node) -> str:
+    """✓/✗ coloured; grey under a rejected parent, where the outcome was already decided."""
+    if node.match is None:
+        return ""
+    look = LOOKS["match" if node.match else "mismatch"]
+    color = look.color if story.nodes[node.parent].accepted else MUTED
+    return f" <span style='color:{color}'><b>{look.mark}</b></span>"
+
+
+def _label(
+    trace: Trace, story: StepStory, node: Node, stage: str | None, chars: int, folded: int
+) -> str:
+    fold = f" +{folded}" if folded else ""
+    if stage != "verify" or node.token < 0:
+        return token_label(trace, node.token, max(3, min(14, chars - len(fold)))) + fold
+    mark = _mark(story, node)
+    if folded:
+        return token_label(trace, node.token, max(3, min(14, chars - 2 - len(fold)))) + mark + fold
+    pick_w = max(3, min(12, (chars - 4) // 2))
+    tok = token_label(trace, node.token, max(3, min(14, chars - 4 - pick_w)))
+    pick = f" <span style='color:{DARK}'>→{token_label(trace, node.pick, pick_w)}</span>"
+    return tok + mark + (pick if node.pick >= 0 else "")
+
+
+def _hover(trace: Trace, story: StepStory, node: Node) -> str:
+    token = f"'{token_label(trace, node.token)}'" + (
+        f" (id {node.token})" if node.token >= 0 else ""
+    )
+    lines = [f"<b>node {node.index}</b> {token} · depth {node.depth}, rank {node.rank}"]
+    origin = LOOKS[node.origin].label
+    if node.origin in ("drafted", "placeholder", "empty"):
+        parent = story.nodes[node.parent].token
+        origin += f": row '{token_label(trace, parent)}' column {node.rank}"
+    lines.append(origin)
+    if node.pick >= 0:
+        lines.append(f"model {choice_word(trace)} after it: '{token_label(trace, node.pick)}'")
+    else:
+        lines.append("model sample after it: none drawn (the sampling walk never got here)")
+    if node.index:
+        verdict = {True: "✓ its parent's pick", False: "✗ not its parent's pick", None: ""}
+        outcome = LOOKS["accepted" if node.accepted else "rejected"].label
+        lines.append(" · ".join(filter(None, (verdict[node.match], outcome))))
     return "<br>".join(lines)
 
 
-def tree_panel(trace: Trace, step: int, label_width: int = 9) -> Panel:
-    """The draft tree of step ``step`` as a :class:`Panel` (needs a ``full`` trace)."""
-    rec = trace.by_step(step)
-    if not rec.is_full:
-        raise ValueError(f"step {step} has no tree: record with generate(..., record='full')")
-    pos = tree_layout(rec.parents)
-    max_depth = max(rec.depths)
-    best = rec.accepted[-1] if rec.accepted else 0
-    bonus_xy = (max_depth + 1.0, pos[best][1])
+def _badges(story: StepStory, stage: str | None, max_rows: int) -> dict[int, int]:
+    """node -> row number (1-based, as in the matrix panel) for the rows that are shown."""
+    out: dict[int, int] = {}
+    for number, row in enumerate(story.rows[:max_rows], start=1):
+        nodes = (row.writer,) if stage == "update" and row.writer is not None else row.readers
+        if stage == "update" and row.writer is None:
+            nodes = ()
+        for i in nodes:
+            out.setdefault(i, number)
+    return out
 
-    edge_x: list[float | None] = []
-    edge_y: list[float | None] = []
-    for i, p in enumerate(rec.parents[1:], start=1):
-        edge_x += [pos[p][0], pos[i][0], None]
-        edge_y += [pos[p][1], pos[i][1], None]
-    path = (0, *rec.accepted)
-    path_x = [pos[i][0] for i in path]
-    path_y = [pos[i][1] for i in path]
-    styles = [_node_style(rec, i) for i in range(len(rec.tokens))]
-    labels = [token_label(trace, t, label_width) for t in rec.tokens]
 
+def _visible(label: str) -> int:
+    """Characters a label shows (its HTML tags removed)."""
+    return len(re.sub(r"<[^>]+>", "", label))
+
+
+def _edges(
+    story: StepStory, lay: Layout, ends: dict[int, float], nodes: tuple[int, ...]
+) -> tuple[list, list]:
+    """Polyline data from the end of each parent's label to each child's marker."""
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for i in nodes:
+        parent = story.nodes[i].parent
+        if i in lay.xy and parent in lay.xy:
+            (_, y0), (x1, y1) = lay.xy[parent], lay.xy[i]
+            xs += [ends[parent], x1, None]
+            ys += [y0, y1, None]
+    return xs, ys
+
+
+def _bonus_trace(trace: Trace, story: StepStory, lay: Layout, stage: str | None) -> dict:
+    shown = stage not in ("draft", "verify")
+    look = LOOKS["bonus" if story.bonus_kept else "dropped"]
+    label = token_label(trace, story.bonus, 14)
+    if not story.bonus_kept:
+        label += " dropped"
+    return dict(
+        type="scatter", x=[lay.bonus_xy[0]], y=[lay.bonus_xy[1]], mode="markers+text",
+        name="bonus", textposition="middle right",
+        marker=dict(size=14, symbol=look.symbol, color=look.color if shown else "rgba(0,0,0,0)",
+                    line=dict(width=1.5 if shown else 0, color=look.color)),
+        text=[f"<b>{label}</b>" if shown else ""], textfont=dict(family=MONO, size=10),
+        hovertext=[f"<b>{look.word}</b><br>'{token_label(trace, story.bonus)}'"
+                   + (f"<br>{stop_words(story.stop)}" if not story.bonus_kept else "")
+                   if shown else ""],
+        hoverinfo="text",
+    )  # fmt: skip
+
+
+def _node_traces(
+    trace: Trace,
+    story: StepStory,
+    lay: Layout,
+    stage: str | None,
+    labels: dict[int, str],
+    max_rows: int,
+) -> list[dict]:
+    shown = [story.nodes[i] for i in sorted(lay.xy)]
+    text = [labels[n.index] for n in shown]
+    styles = [_marker(story, n, stage) for n in shown]
+    badges = _badges(story, stage, max_rows)
+    ring = LOOKS["rewritten" if stage == "update" else "read"].color
+    nodes = dict(
+        type="scatter", x=[lay.xy[n.index][0] for n in shown],
+        y=[lay.xy[n.index][1] for n in shown], mode="markers+text", name="nodes",
+        customdata=[n.index for n in shown], textposition="middle right",
+        marker=dict(
+            size=[17 if n.index in badges else 11 for n in shown],
+            color=[s[0] for s in styles], symbol=[s[1] for s in styles],
+            line=dict(width=[2.5 if n.index in badges else 1 for n in shown],
+                      color=[ring if n.index in badges else DARK for n in shown]),
+        ),
+        text=text,
+        textfont=dict(family=MONO, size=10, color=INK),
+        hovertext=[_hover(trace, story, n) for n in shown], hoverinfo="text",
+    )  # fmt: skip
+    numbers = dict(
+        type="scatter", x=nodes["x"], y=nodes["y"], mode="text", name="row numbers",
+        text=[str(badges.get(n.index, "")) for n in shown], textposition="middle center",
+        textfont=dict(family=MONO, size=9,
+                      color=[WHITE if n.index == 0 else BLACK for n in shown]),
+        hoverinfo="skip",
+    )  # fmt: skip
+    more = sorted(lay.more.items())
+    folds = dict(
+        type="scatter", mode="text", name="folded", textposition="middle right",
+        x=[story.nodes[p].depth + 1.0 for p, _ in more], y=[y for _, (_, y) in more],
+        text=[f"+{sum(1 + _subtree(story, c) for c in kids)} more" for _, (kids, _) in more],
+        textfont=dict(family=MONO, size=10, color=DARK), hoverinfo="skip",
+    )  # fmt: skip
+    return [nodes, numbers, _bonus_trace(trace, story, lay, stage), folds]
+
+
+def tree_panel(
+    trace: Trace,
+    story: StepStory,
+    stage: str | None = None,
+    width_px: float = 700,
+    height_px: float = 480,
+    expand: bool = False,
+    max_rows: int = 12,
+    rows: int | None = None,
+    depth: int | None = None,
+) -> Panel:
+    """The tree of ``story`` at ``stage`` as a :class:`Panel` for a plot area of
+    ``width_px`` x ``height_px`` pixels. ``rows``/``depth`` fix the axes (an animation passes
+    the largest over its steps); ``max_rows``: how many rows the matrix panel numbers."""
+    lay = tree_layout(story, None if expand else height_px)
+    depth = story.depth if depth is None else depth
+    rows = max(lay.slots if rows is None else rows, int(height_px // MAX_ROW_PX))
+    unit = width_px / (depth + 2.3)  # pixels per depth column
+    chars = int(unit / CHAR_PX) - 2
+    labels = {
+        i: _label(trace, story, story.nodes[i], stage, chars, lay.folded.get(i, 0)) for i in lay.xy
+    }
+    ends = {
+        i: round(x + min(0.8, (_visible(labels[i]) * CHAR_PX + 12) / unit), 3)
+        for i, (x, _) in lay.xy.items()
+    }
+    after = stage not in ("draft", "verify")
+    ex, ey = _edges(story, lay, ends, tuple(lay.xy))
+    px, py = _edges(story, lay, ends, story.path[1:]) if after else ([], [])
+    best = lay.xy[story.best]
+    bonus_line = dict(color=LOOKS["bonus"].color, width=2, dash="dash")
     traces = [
-        go.Scatter(
-            x=edge_x,
-            y=edge_y,
-            mode="lines",
-            hoverinfo="skip",
-            name="edges",
-            line=dict(color=COLORS["edge"], width=1),
-        ),
-        go.Scatter(
-            x=path_x,
-            y=path_y,
-            mode="lines",
-            hoverinfo="skip",
-            name="accepted path",
-            line=dict(color=COLORS["path"], width=4),
-        ),
-        go.Scatter(
-            x=[pos[best][0], bonus_xy[0]],
-            y=[pos[best][1], bonus_xy[1]],
-            mode="lines",
-            hoverinfo="skip",
-            name="bonus edge",
-            line=dict(color=COLORS["bonus"], width=2, dash="dash"),
-        ),
-        go.Scatter(
-            x=[p[0] for p in pos],
-            y=[p[1] for p in pos],
-            mode="markers+text",
-            name="nodes",
-            marker=dict(size=11, color=[s[0] for s in styles], line=dict(width=1, color="#555")),
-            text=labels,
-            textposition="middle right",
-            textfont=dict(family=MONO, size=10),
-            hovertext=[_hover(trace, rec, i, s[1]) for i, s in enumerate(styles)],
-            hoverinfo="text",
-        ),
-        go.Scatter(
-            x=[bonus_xy[0]],
-            y=[bonus_xy[1]],
-            mode="markers+text",
-            name="bonus",
-            marker=dict(
-                size=14, symbol="diamond", color=COLORS["bonus"], line=dict(width=1, color="#555")
-            ),
-            text=[token_label(trace, rec.bonus, label_width)],
-            textposition="middle right",
-            textfont=dict(family=MONO, size=11),
-            hovertext=[
-                f"<b>bonus token</b> '{token_label(trace, rec.bonus)}' (id {rec.bonus})"
-                f"<br>the model's {choice_word(trace)} after the last accepted node"
-            ],
-            hoverinfo="text",
-        ),
-    ]
-    n_leaves = max(p[1] for p in pos) + 1
-    title = (
-        f"draft tree · step {rec.step} · accepted {len(rec.accepted)} "
-        f"+ bonus '{token_label(trace, rec.bonus, 12)}'"
+        dict(type="scatter", x=ex, y=ey, mode="lines", name="edges", hoverinfo="skip",
+             line=dict(color=EDGE, width=1)),
+        dict(type="scatter", x=px, y=py, mode="lines", name="accepted path", hoverinfo="skip",
+             line=dict(color=LOOKS["accepted"].color, width=4)),
+        dict(type="scatter", x=[ends[story.best], lay.bonus_xy[0]] if after else [],
+             y=[best[1], lay.bonus_xy[1]] if after else [], mode="lines", name="bonus edge",
+             hoverinfo="skip", line=bonus_line),
+        *_node_traces(trace, story, lay, stage, labels, max_rows),
+    ]  # fmt: skip
+    hidden = sum(lay.folded.values()) + sum(
+        1 + _subtree(story, c) for kids, _ in lay.more.values() for c in kids
     )
+    title = f"draft tree · step {story.step} · {plural(len(story.nodes) - 1, 'node')}"
+    if hidden:
+        title += f" ({hidden} folded under rejected nodes: +N)"
     return Panel(
         title,
         traces,
-        xaxis=hidden_axis(-0.3, max_depth + 2.2),
-        yaxis=hidden_axis(-0.8, n_leaves - 0.2, reversed_=True),
+        xaxis=hidden_axis(-0.3, depth + 2.0),
+        yaxis=hidden_axis(-0.7, max(rows, 1) - 0.3, reversed_=True),
     )
 
 
-def tree_figure(trace: Trace, step: int, width: int = 760, height: int = 620) -> go.Figure:
-    """The draft tree of step ``step``: green = accepted path, orange diamond = bonus token,
-    blue-grey = rejected drafts, pale = empty slots; hover a node for its token, rank, depth,
-    the matrix row it was read from and the model's argmax there."""
-    return figure(tree_panel(trace, step), width, height)
+def tree_figure(
+    trace: Trace,
+    step: int,
+    stage: str | None = None,
+    expand: bool = False,
+    width: int = 1000,
+    height: int | None = None,
+) -> go.Figure:
+    """The draft tree of step ``step`` at ``stage`` (``"draft"``, ``"verify"``, ``"accept"``,
+    ``"update"``; ``None``: the whole step). Hover a node for its token, origin, the row and
+    column it came from, the model's pick after it and its outcome. ``expand=True`` unfolds
+    every rejected subtree; ``height`` defaults to what the tree needs (at most 750 px)."""
+    story = describe_step(trace, step)
+    check_stage(stage)
+    if height is None:  # as tall as the (folded) tree needs, at most 600 px of plot
+        slots = tree_layout(story, None if expand else 600).slots
+        height = 150 + int(min(600, max(170, slots * 22)))
+    panel = tree_panel(trace, story, stage, width - 40, height - 150, expand)
+    return staged_figure(panel, caption(trace, story, stage), LEGEND, (width, height))
