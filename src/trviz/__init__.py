@@ -17,8 +17,9 @@ Glossary (paper term -> code name):
     MAT (mean accepted tokens per forward) -> ``result.stats.mat``
 
 Public API: ``load_model``, ``generate``, ``greedy``, ``hf_generate``, ``TRConfig``, ``Tree``,
-``load_trace``, ``new_matrix``, ``load_matrix``. Heavy modules (torch, transformers) load on
-first use, so ``import trviz`` and the trace/tree modules stay light.
+``load_trace``, ``new_matrix``, ``load_matrix``; ``custom_generate`` and ``custom_generate_dir()``
+run Token Recycling from ``model.generate(custom_generate=...)``. Heavy modules (torch,
+transformers) load on first use, so ``import trviz`` and the trace/tree modules stay light.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ _LAZY = {
     "generate": "trviz.decode",
     "greedy": "trviz.decode",
     "hf_generate": "trviz.decode",
+    "custom_generate": "trviz.hf_entry",
+    "custom_generate_dir": "trviz.hf_entry",
     "GenerationResult": "trviz.decode",
     "Matrix": "trviz.matrix",
     "new_matrix": "trviz.matrix",

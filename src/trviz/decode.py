@@ -45,6 +45,7 @@ from trviz.tree_attention import TreeTensors, mask_kind
 from trviz.verify import accept
 
 StepHook = Callable[[StepRecord], None]
+Stopping = Callable[[list[int]], int | None]
 
 
 @dataclass
@@ -59,7 +60,7 @@ class GenerationResult:
     text: str
     stats: Stats
     prompt_ids: list[int]
-    finish_reason: str  # "eos" or "length"
+    finish_reason: str  # "eos", "length", or "stop" (ended by generate's ``stopping``)
     method: str
     trace: Trace | None = None
     matrix: Matrix | None = None
@@ -188,8 +189,19 @@ def seed_matrix(table: torch.Tensor, ids: torch.Tensor, logits: torch.Tensor) ->
     update(table, ids, candidates, latest)
 
 
-def _commit(tokens: list[int], eos: frozenset[int], budget: int) -> tuple[list[int], str | None]:
-    """Cut a step's tokens at the first EOS (kept) and at the remaining budget."""
+def _commit(
+    tokens: list[int], eos: frozenset[int], budget: int, stopping: Stopping | None = None
+) -> tuple[list[int], str | None]:
+    """Cut a step's tokens at the remaining budget and at the first EOS (kept), or, with
+    ``stopping``, where it says (it replaces the EOS rule; see :func:`generate`)."""
+    if stopping is not None:
+        tokens = tokens[:budget]
+        keep = stopping(tokens)
+        if keep is None:
+            return tokens, "length" if len(tokens) == budget else None
+        if isinstance(keep, bool) or not isinstance(keep, int) or not 1 <= keep <= len(tokens):
+            raise ConfigError(f"stopping must return None or 1..{len(tokens)}, got {keep!r}")
+        return tokens[:keep], "stop"
     for i, t in enumerate(tokens[:budget]):
         if t in eos:
             return tokens[: i + 1], "eos"
@@ -227,11 +239,11 @@ def _finish(
     meta: dict[str, Any],
     **extra: Any,
 ) -> GenerationResult:
-    text = tokenizer.decode(out, skip_special_tokens=True)
+    text = tokenizer.decode(out, skip_special_tokens=True) if tokenizer is not None else ""
     trace = None
     if records is not None:
-        known = sorted(trace_token_ids(ids, out, records))
-        strings = tokenizer.batch_decode([[i] for i in known])
+        known = sorted(trace_token_ids(ids, out, records)) if tokenizer is not None else []
+        strings = tokenizer.batch_decode([[i] for i in known]) if known else []
         meta.update(
             prompt_ids=ids,
             token_strings=dict(zip(known, strings)),
@@ -271,10 +283,13 @@ def generate(
     top_p: float | None = None,
     top_k: int | None = None,
     seed: int | None = None,
+    stopping: Stopping | None = None,
 ) -> GenerationResult:
     """Decode with Token Recycling; the output equals plain greedy decoding (with a temperature:
     it is distributed exactly as plain sampling).
 
+    tokenizer: may be None when ``prompt`` is token ids: the result then has no text, the trace
+        no token strings and a new matrix no vocabulary fingerprint.
     prompt: a string (chat template applied for instruct models), chat messages, or token ids.
     config: a :class:`TRConfig`, ``"default"`` or ``"paper"``.
     matrix: the adjacency matrix to start from (hot start); ``None`` starts a fresh one. The
@@ -286,6 +301,10 @@ def generate(
         the walk draws once per committed token, in order, as plain sampling does, so the same
         seed gives the same tokens wherever the logits are bit-equal (fp32); on accelerators
         every node draws and the tokens differ. The seed used is in ``trace.meta["sampling"]``.
+    stopping: replaces the EOS rule. Called after each step with the tokens it commits (cut to
+        the budget; the model's EOS no longer ends the run), it returns None to go on or ``n``
+        (1 <= n <= len) to keep the first ``n`` and end the run (finish reason ``"stop"``).
+        ``model.generate``'s stopping criteria and streamer run through it (``trviz.hf_entry``).
     """
     cfg = as_config(config)
     sp = sampling_params(temperature, top_p, top_k, seed)
@@ -296,7 +315,7 @@ def generate(
     tree, chain = cfg.step_tree(model, sampling=sp is not None)
     ids = _prepare(model, tokenizer, prompt, max_new_tokens, chat, tree.size)
     vocab = model.get_output_embeddings().weight.shape[0]
-    fp = tokenizer_fingerprint(tokenizer, vocab)
+    fp = tokenizer_fingerprint(tokenizer, vocab) if tokenizer is not None else ""
     if matrix is None:
         matrix = new_matrix(
             vocab, cfg.k, fill=-1 if cfg.dedupe else 0, device=device, fingerprint=fp
@@ -346,7 +365,10 @@ def generate(
             generator,
         )
         committed, finish = _commit(
-            [st.host_tokens[i] for i in st.path[1:]] + [st.bonus], eos, max_new_tokens - len(out)
+            [st.host_tokens[i] for i in st.path[1:]] + [st.bonus],
+            eos,
+            max_new_tokens - len(out),
+            stopping,
         )
         out += committed
         if index is not None:
