@@ -112,6 +112,8 @@ def custom_generate(
     (hot start; the updated one is ``output.trviz.matrix``), ``on_step`` (each step's record),
     ``record`` (``"none"`` by default; ``"summary"``/``"full"`` put a trace in ``output.trviz``).
     ``tokenizer``: only the folder form receives it (transformers drops it for a callable).
+    ``synced_gpus`` is accepted and ignored (one process). The return type follows
+    ``return_dict_in_generate`` because that is ``generate``'s contract.
     """
     gc = generation_config
     caller_streamer, assistant = _from_generate_call("streamer", "assistant_model")
@@ -184,9 +186,9 @@ def check_supported(model, input_ids: torch.Tensor, gc, model_kwargs: dict, assi
     """Raise :func:`unsupported` for the first setting Token Recycling cannot honour."""
     if model.config.is_encoder_decoder:
         raise unsupported("an encoder-decoder model")
-    if gc.num_return_sequences > 1:
+    if (gc.num_return_sequences or 1) > 1:
         raise unsupported(f"num_return_sequences={gc.num_return_sequences}")
-    if gc.num_beams > 1:
+    if (gc.num_beams or 1) > 1:
         raise unsupported(f"beam search (num_beams={gc.num_beams})")
     if input_ids.shape[0] != 1:
         raise unsupported(f"a batch of {input_ids.shape[0]} sequences")
