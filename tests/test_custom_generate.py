@@ -353,8 +353,10 @@ def test_the_folder_form_needs_trust_remote_code(llama):
 def test_the_folder_form_with_a_tokenizer_gives_text(llama, tok):
     ids = torch.tensor([PROMPTS[0]])
     out = llama.generate(ids, **FOLDER, max_new_tokens=10, tokenizer=tok,
-                         return_dict_in_generate=True)  # fmt: skip
+                         return_dict_in_generate=True, record="summary")  # fmt: skip
     assert out.trviz.text == tok.decode(out.sequences[0, 1:], skip_special_tokens=True) != ""
+    first = out.sequences[0, 1].item()
+    assert out.trviz.trace.token_str(first) == tok.decode([first])  # the views show words
 
 
 # ----- SmolLM2 ----------------------------------------------------------------------------------
