@@ -108,8 +108,7 @@ def test_tiny_models_equal_hf_greedy_hot_and_cold(arch, attn):
 
 @pytest.mark.parametrize("arch", TINY_ARCHS)
 def test_an_eos_inside_the_budget_ends_the_run_where_hf_does(arch):
-    """The EOS is ``eos_token_id``'s list (the model's own EOS plus a token the output holds),
-    which also proves the model's EOS is not used on its own behalf."""
+    """The EOS is ``eos_token_id``'s list: the model's own EOS plus a token the output holds."""
     model = make_tiny(arch)
     for p in PROMPTS:
         ids = torch.tensor([p])
@@ -118,10 +117,16 @@ def test_an_eos_inside_the_budget_ends_the_run_where_hf_does(arch):
         want, got = hf_and_tr(model, ids, CALLABLE, max_new_tokens=40, eos_token_id=[2, stop])
         assert torch.equal(got, want), (arch, p)
         assert got.shape[1] - len(p) < 40 and got[0, -1].item() in (2, stop)
-    p = [5, 17, 33, 5, 17, 60, 7]  # llama's greedy output reaches the model's EOS (2) at token 40
-    ids = torch.tensor([p])
-    want, got = hf_and_tr(model, ids, CALLABLE, max_new_tokens=60, eos_token_id=5)
+
+
+def test_eos_token_id_replaces_the_model_s_eos(llama):
+    """generate stops only at the EOS ids it is given; so does the entry (trviz.generate alone
+    would stop at the model's EOS, 2, at new token 40 here)."""
+    ids = torch.tensor([[5, 17, 33, 5, 17, 60, 7]])
+    assert llama.generate(ids, max_new_tokens=60)[0, -1].item() == 2
+    want, got = hf_and_tr(llama, ids, CALLABLE, max_new_tokens=60, eos_token_id=95)
     assert torch.equal(got, want)
+    assert got.shape[1] == ids.shape[1] + 60 and 2 in got[0, ids.shape[1] :].tolist()
 
 
 def test_the_default_budget_is_generate_s(llama):
