@@ -52,6 +52,7 @@ _LAZY = {
     "custom_generate": "trviz.hf_entry",
     "custom_generate_dir": "trviz.hf_entry",
     "GenerationResult": "trviz.decode",
+    "LiveTrace": "trviz.recording",
     "Matrix": "trviz.matrix",
     "new_matrix": "trviz.matrix",
     "load_matrix": "trviz.matrix",
