@@ -9,6 +9,7 @@ sampling passes test_sampling's chi-square test, and what the entry cannot honou
 from __future__ import annotations
 
 from pathlib import Path
+from threading import Thread
 
 import pytest
 import torch
@@ -225,6 +226,18 @@ def test_streamers_receive_exactly_the_generated_text(llama, tok, entry, capsys)
     assert max(map(len, rec.puts[1:])) > 1  # several tokens per step, as each step accepts them
     assert "".join(it) == tok.decode(new)
     assert capsys.readouterr().out == tok.decode(PROMPTS[1] + new) + "\n"
+
+
+def test_a_text_iterator_streamer_is_read_while_the_entry_generates(llama, tok):
+    ids = torch.tensor([PROMPTS[2]])
+    want = llama.generate(ids, max_new_tokens=40)[0, ids.shape[1] :]
+    stream = TextIteratorStreamer(tok, skip_prompt=True, timeout=120)
+    kwargs = dict(**CALLABLE, max_new_tokens=40, streamer=stream)
+    job = Thread(target=llama.generate, args=(ids,), kwargs=kwargs)
+    job.start()
+    text = "".join(stream)  # the usual pattern: generate in a thread, read here
+    job.join()
+    assert text == tok.decode(want)
 
 
 def test_a_refused_call_still_ends_the_streamer(llama):
