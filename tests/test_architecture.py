@@ -23,7 +23,7 @@ LAYERS: dict[str, int] = {
     "recording": 3, "run": 3, "decode": 3,
     # 4: views, widgets, sharing, the benchmark, the model.generate entry
     "views": 4, "animation": 4, "export": 4, "widgets": 4, "bench": 4, "hf_entry": 4,
-    "custom_generate": 4,
+    "hub_repo": 4,  # the shipped custom_generate folder (trviz.custom_generate_dir())
     # 5: the command line
     "commands": 5, "__main__": 5,
 }  # fmt: skip

@@ -19,8 +19,9 @@ Glossary (paper term -> code name):
 Public API: ``load_model``, ``generate``, ``greedy``, ``hf_generate``, ``TRConfig``, ``Tree``,
 ``load_trace``, ``new_matrix``, ``load_matrix``; views ``animate`` (staged replay), ``Player``,
 ``to_html``, ``recycling_stats`` (where accepted drafts came from) and the figures of
-``trviz.views.VIEWS``. Heavy modules (torch, transformers) load on
-first use, so ``import trviz`` and the trace/tree modules stay light.
+``trviz.views.VIEWS``; ``custom_generate`` and ``custom_generate_dir()`` run Token Recycling
+from ``model.generate(custom_generate=...)``. Heavy modules (torch, transformers) load on first
+use, so ``import trviz`` and the trace/tree modules stay light.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ _LAZY = {
     "generate": "trviz.decode",
     "greedy": "trviz.decode",
     "hf_generate": "trviz.decode",
+    "custom_generate": "trviz.hf_entry",
+    "custom_generate_dir": "trviz.hf_entry",
     "GenerationResult": "trviz.decode",
     "LiveTrace": "trviz.recording",
     "Matrix": "trviz.matrix",

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from trviz.config import TRConfig, as_config
+from trviz.errors import ConfigError
 from trviz.forward import forward_one, forward_tree, prefill
 from trviz.kv import compact, new_cache
 from trviz.lookup import NgramIndex
@@ -31,6 +32,7 @@ from trviz.tree_attention import TreeTensors, mask_kind
 from trviz.verify import verify
 
 StepHook = Callable[[StepRecord], None]
+Stopping = Callable[[list[int]], int | None]
 
 
 @dataclass
@@ -45,7 +47,7 @@ class GenerationResult:
     text: str
     stats: Stats
     prompt_ids: list[int]
-    finish_reason: str  # "eos" or "length"
+    finish_reason: str  # "eos", "length", or "stop" (ended by generate's ``stopping``)
     method: str
     trace: Any = None  # a trviz.trace.Trace when recorded
     matrix: Matrix | None = None
@@ -134,8 +136,19 @@ def _place_copied(tokens: torch.Tensor, chain: torch.Tensor, copied: list[int]) 
     tokens[chain[m:]] = -1
 
 
-def _commit(tokens: list[int], eos: frozenset[int], budget: int) -> tuple[list[int], str | None]:
-    """Cut a step's tokens at the first EOS (kept) and at the remaining budget."""
+def _commit(
+    tokens: list[int], eos: frozenset[int], budget: int, stopping: Stopping | None = None
+) -> tuple[list[int], str | None]:
+    """Cut a step's tokens at the remaining budget and at the first EOS (kept), or, with
+    ``stopping``, where it says (it replaces the EOS rule; see :func:`generate`)."""
+    if stopping is not None:
+        tokens = tokens[:budget]
+        keep = stopping(tokens)
+        if keep is None:
+            return tokens, "length" if len(tokens) == budget else None
+        if isinstance(keep, bool) or not isinstance(keep, int) or not 1 <= keep <= len(tokens):
+            raise ConfigError(f"stopping must return None or 1..{len(tokens)}, got {keep!r}")
+        return tokens[:keep], "stop"
     for i, t in enumerate(tokens[:budget]):
         if t in eos:
             return tokens[: i + 1], "eos"
@@ -162,10 +175,13 @@ def generate(
     top_p: float | None = None,
     top_k: int | None = None,
     seed: int | None = None,
+    stopping: Stopping | None = None,
 ) -> GenerationResult:
     """Decode with Token Recycling; the output equals plain greedy decoding (with a temperature:
     it is distributed exactly as plain sampling).
 
+    tokenizer: may be None when ``prompt`` is token ids: the result then has no text, the trace
+        no token strings and a new matrix no vocabulary fingerprint.
     prompt: a string (chat template applied for instruct models unless ``chat=False``), chat
         messages, or token ids.
     config: a :class:`TRConfig`, ``"default"`` or ``"paper"`` (or a dict of fields).
@@ -178,6 +194,10 @@ def generate(
         the walk draws once per committed token, in order, as plain sampling does, so the same
         seed gives the same tokens wherever the logits are bit-equal (fp32); on accelerators
         every node draws and the tokens differ. The seed used is in ``trace.meta["sampling"]``.
+    stopping: replaces the EOS rule. Called after each step with the tokens it commits (cut to
+        the budget; the model's EOS no longer ends the run), it returns None to go on or ``n``
+        (1 <= n <= len) to keep the first ``n`` and end the run (finish reason ``"stop"``).
+        ``model.generate``'s stopping criteria and streamer run through it (``trviz.hf_entry``).
     """
     cfg = as_config(config)
     sp = sampling_params(temperature, top_p, top_k, seed)
@@ -212,7 +232,8 @@ def generate(
         copied = index.continuation(len(choice.chain)) if index is not None else None
         st = tr_step(ctx, cache, matrix, root=root, prefix_len=prefix_len, copied=copied)
         drafted = [st.host_tokens[i] for i in st.path[1:]]
-        committed, finish = _commit(drafted + [st.bonus], run.eos, max_new_tokens - len(out))
+        budget = max_new_tokens - len(out)
+        committed, finish = _commit(drafted + [st.bonus], run.eos, budget, stopping)
         out += committed
         if index is not None:
             index.extend(committed)
@@ -285,7 +306,7 @@ def _result(
     meta: dict[str, Any],
     **extra: Any,
 ) -> GenerationResult:
-    text = tokenizer.decode(out, skip_special_tokens=True)
+    text = tokenizer.decode(out, skip_special_tokens=True) if tokenizer is not None else ""
     records = run.recorder.records
     trace = None
     if records is not None:

@@ -153,9 +153,10 @@ def build_trace(
     finish: str,
     stats: Stats,
 ) -> Trace:
-    """The finished run's :class:`Trace`: ``meta`` plus the outcome and a string per token id."""
-    known = sorted(trace_token_ids(prompt_ids, out, records))
-    strings = tokenizer.batch_decode([[i] for i in known])
+    """The finished run's :class:`Trace`: ``meta`` plus the outcome and a string per token id
+    (none without a tokenizer: views then show ``<id>``)."""
+    known = sorted(trace_token_ids(prompt_ids, out, records)) if tokenizer is not None else []
+    strings = tokenizer.batch_decode([[i] for i in known]) if known else []
     meta = dict(
         meta,
         prompt_ids=prompt_ids,

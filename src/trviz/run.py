@@ -94,7 +94,7 @@ def prepare_matrix(model, tokenizer, config: TRConfig, matrix: Matrix | None) ->
     """A fresh matrix for ``model``, or a copy of ``matrix`` once checked against the model's
     vocabulary and ``config.k`` (the caller's matrix is never modified)."""
     vocab = model.get_output_embeddings().weight.shape[0]
-    fp = tokenizer_fingerprint(tokenizer, vocab)
+    fp = tokenizer_fingerprint(tokenizer, vocab) if tokenizer is not None else ""  # ids only
     if matrix is None:
         fill = -1 if config.dedupe else 0
         matrix = new_matrix(vocab, config.k, fill=fill, device=model.device, fingerprint=fp)

@@ -19,6 +19,8 @@ Built-in methods:
   ``--tree`` and ``--k`` override its tree and k.
 - ``tr-paper``: Token Recycling in the paper's configuration (80-node "2.2.2" tree, k=8, no
   de-duplication); never overridden.
+- ``tr-hf``: ``tr`` run through ``model.generate(custom_generate=trviz.custom_generate)``: the same
+  decoder, so its speed against ``tr`` is the entry's overhead (not in the default list).
 
 TR methods honour ``state.start``: ``hot`` carries one matrix across prompts (the runner passes
 ``result.matrix`` back in), ``cold`` starts every prompt from a fresh matrix, ``seeded`` starts
@@ -117,10 +119,15 @@ def pld(model, tokenizer, prompt: Any, max_new_tokens: int, state: MethodState):
 
 
 def tr_method(
-    preset: str, overridable: bool = False, size_of: str | None = None, **fields: Any
+    preset: str,
+    overridable: bool = False,
+    size_of: str | None = None,
+    via_model_generate: bool = False,
+    **fields: Any,
 ) -> MethodFn:
     """A Token Recycling method from a config preset plus fixed ``fields``; with
     ``overridable`` the state's ``tree``/``k`` (``--tree``, ``--k``) replace the preset's.
+    ``via_model_generate`` runs it through ``model.generate`` (:func:`generate_via_hf`).
 
     ``size_of="default"`` gives the method a tree shaped from ``DEFAULT_RATES`` with as many
     tokens per forward as the default config verifies on this model/device/dtype (lookup branch
@@ -143,7 +150,8 @@ def tr_method(
         from trviz.decode import generate
 
         matrix = state.matrix if state.start == "hot" else None
-        return generate(
+        decode = generate_via_hf if via_model_generate else generate
+        return decode(
             model,
             tokenizer,
             prompt,
@@ -170,6 +178,29 @@ def tr_method(
     return fn
 
 
+def generate_via_hf(model, tokenizer, prompt: Any, max_new_tokens: int, **options: Any):
+    """:func:`trviz.generate`'s call made through ``model.generate(custom_generate=...)``, with
+    the EOS ids the other methods stop at; returns the run's ``GenerationResult``."""
+    import torch
+
+    from trviz.hf_entry import custom_generate
+    from trviz.model import encode_prompt, eos_ids
+
+    ids = torch.tensor([encode_prompt(tokenizer, prompt)], device=model.device)
+    eos = sorted(eos_ids(model, tokenizer))
+    out = model.generate(
+        ids,
+        custom_generate=custom_generate,
+        max_new_tokens=max_new_tokens,
+        do_sample=False,
+        eos_token_id=eos or None,
+        pad_token_id=eos[0] if eos else None,
+        return_dict_in_generate=True,
+        **options,
+    )
+    return out.trviz
+
+
 def _same_size_tree(model, preset: str) -> Tree:
     from trviz.run import choose_tree
 
@@ -188,6 +219,11 @@ register_method(
     "tr-paper",
     tr_method("paper"),
     "Token Recycling, the paper's config (80-node 2.2.2 tree, k=8, no de-dup)",
+)
+register_method(
+    "tr-hf",
+    tr_method("default", overridable=True, via_model_generate=True),
+    "tr through model.generate(custom_generate=trviz.custom_generate): the entry's overhead",
 )
 
 # Drafter ablations (issue 6): each of the default config's drafter options measured against
