@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import torch
 
+from trviz.checks import int_at_least
 from trviz.config import TRConfig, as_config
 from trviz.errors import ConfigError, PromptError
 from trviz.forward import forward_one, forward_tree, prefill
@@ -29,7 +30,13 @@ from trviz.matrix import (
     write_winners,
 )
 from trviz.metrics import PHASES, Stats
-from trviz.model import context_window, encode_prompt, eos_ids, tokenizer_fingerprint
+from trviz.model import (
+    check_prompt_ids,
+    context_window,
+    encode_prompt,
+    eos_ids,
+    tokenizer_fingerprint,
+)
 from trviz.plumbing import Clock, dtype_name
 from trviz.recording import StepTensors, check_level, step_record, trace_token_ids
 from trviz.sampling import (
@@ -204,9 +211,9 @@ def _commit(tokens: list[int], eos: frozenset[int], budget: int) -> tuple[list[i
 def _prepare(
     model, tokenizer, prompt: Any, max_new_tokens: int, chat: bool | None, tree_size: int
 ) -> list[int]:
-    if not isinstance(max_new_tokens, int) or max_new_tokens <= 0:
-        raise ConfigError(f"max_new_tokens must be a positive int, got {max_new_tokens!r}")
+    int_at_least("max_new_tokens", max_new_tokens, 1)
     ids = encode_prompt(tokenizer, prompt, chat)
+    check_prompt_ids(model, ids)
     window = context_window(model)
     if window is not None and len(ids) + max_new_tokens + tree_size > window:
         raise PromptError(
@@ -214,6 +221,16 @@ def _prepare(
             f"exceeds the model's context window of {window} tokens; shorten the prompt"
         )
     return ids
+
+
+def _level(record: str, on_step: StepHook | None) -> str:
+    """The recording level: ``record``, raised to ``"summary"`` when a hook wants the records."""
+    level = check_level(record)
+    if on_step is None:
+        return level
+    if not callable(on_step):
+        raise ConfigError(f"on_step must be callable (gets each step record), not {on_step!r:.50}")
+    return "summary" if level == "none" else level
 
 
 def _finish(
@@ -289,9 +306,7 @@ def generate(
     """
     cfg = as_config(config)
     sp = sampling_params(temperature, top_p, top_k, seed)
-    level = check_level(record)
-    if on_step is not None and level == "none":
-        level = "summary"
+    level = _level(record, on_step)
     device = model.device
     tree, chain = cfg.step_tree(model, sampling=sp is not None)
     ids = _prepare(model, tokenizer, prompt, max_new_tokens, chat, tree.size)
@@ -399,9 +414,7 @@ def greedy(
     for :func:`generate`'s sampling.
     """
     sp = sampling_params(temperature, top_p, top_k, seed)
-    level = check_level(record)
-    if on_step is not None and level == "none":
-        level = "summary"
+    level = _level(record, on_step)
     ids = _prepare(model, tokenizer, prompt, max_new_tokens, chat, 1)
     device = model.device
     clock = Clock(device, sync=True)

@@ -16,6 +16,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+from trviz.checks import check_flag, is_int, is_real
 from trviz.errors import ModelLoadError, PromptError
 
 DEFAULT_MODEL = "smollm2-135m-instruct"
@@ -167,11 +168,15 @@ def eos_ids(model, tokenizer) -> frozenset[int]:
 
 def encode_prompt(tokenizer, prompt: Any, chat: bool | None = None) -> list[int]:
     """Token ids for a prompt: a string (chat template applied when the tokenizer has one and
-    ``chat`` is not False), a list of chat messages, or a list of ids (used as given)."""
-    if isinstance(prompt, (list, tuple)) and all(isinstance(t, int) for t in prompt):
-        ids = list(prompt)
-    elif isinstance(prompt, (list, tuple)):  # chat messages
-        ids = _chat_ids(tokenizer, list(prompt))
+    ``chat`` is not False), a list of chat messages, or token ids (a list or a 1-D tensor, used
+    as given). Anything else raises :class:`PromptError` saying what a prompt is."""
+    check_flag("chat", chat, allow_none=True)
+    if hasattr(prompt, "ndim") and hasattr(prompt, "tolist"):  # a torch or numpy array of ids
+        if prompt.ndim != 1:
+            raise PromptError(f"a tensor prompt is 1-D token ids, got shape {tuple(prompt.shape)}")
+        prompt = prompt.tolist()
+    if isinstance(prompt, (list, tuple)):
+        ids = _list_prompt(tokenizer, list(prompt))
     elif isinstance(prompt, str):
         if not prompt:
             raise PromptError("the prompt is empty")
@@ -181,17 +186,54 @@ def encode_prompt(tokenizer, prompt: Any, chat: bool | None = None) -> list[int]
         else:
             ids = tokenizer(prompt, add_special_tokens=True)["input_ids"]
     else:
-        raise PromptError(f"a prompt is a string, chat messages or token ids, not {type(prompt)}")
+        raise PromptError(
+            "a prompt is a string, chat messages (a list of {'role', 'content'} dicts) or token "
+            f"ids (a list of ints), not {type(prompt).__name__}"
+        )
     if not ids:
         raise PromptError("the prompt encodes to zero tokens")
     return ids
 
 
+def _list_prompt(tokenizer, items: list) -> list[int]:
+    """A list prompt: token ids (used as given) or chat messages."""
+    if all(is_int(t) for t in items):
+        return [int(t) for t in items]
+    if all(isinstance(m, dict) for m in items):
+        for i, m in enumerate(items):
+            if not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
+                raise PromptError(
+                    f"chat message {i} needs a string 'role' and a string 'content', got {m!r:.80}"
+                )
+        return _chat_ids(tokenizer, items)
+    if all(is_real(t) or isinstance(t, bool) for t in items):
+        raise PromptError(f"token ids must be ints, got {items!r:.80}")
+    raise PromptError(
+        "a prompt list holds token ids (ints) or chat messages ({'role', 'content'} dicts), "
+        f"got {items!r:.80}"
+    )
+
+
 def _chat_ids(tokenizer, messages: list[dict]) -> list[int]:
+    if not getattr(tokenizer, "chat_template", None):
+        raise PromptError(
+            "chat messages need a tokenizer with a chat template; this one has none: pass the "
+            "text as a string (or token ids)"
+        )
     out = tokenizer.apply_chat_template(
         messages, add_generation_prompt=True, tokenize=True, return_dict=True
     )
     return list(out["input_ids"])
+
+
+def check_prompt_ids(model, ids: list[int]) -> None:
+    """Raise :class:`PromptError` if an id is outside the model's input embedding."""
+    vocab = model.get_input_embeddings().weight.shape[0]
+    bad = next((t for t in ids if not 0 <= t < vocab), None)
+    if bad is not None:
+        raise PromptError(
+            f"token id {bad} is outside the model's vocabulary of {vocab} ids (0..{vocab - 1})"
+        )
 
 
 def context_window(model) -> int | None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from trviz.errors import ConfigError
 from trviz.trace import LEVELS, RowWrite, StepRecord
 from trviz.trees import Tree
 
@@ -36,7 +37,7 @@ class StepTensors:
 
 def check_level(level: str) -> str:
     if level not in LEVELS:
-        raise ValueError(f"record must be one of {LEVELS}, got {level!r}")
+        raise ConfigError(f"record must be one of {LEVELS}, got {level!r}")
     return level
 
 
