@@ -8,6 +8,7 @@ test_errors_cache.py, the command line in test_errors_cli.py.
 from __future__ import annotations
 
 import math
+import os
 import warnings
 
 import pytest
@@ -347,3 +348,57 @@ def test_unknown_model_offline(monkeypatch):
 def test_unknown_config_preset():
     with pytest.raises(ConfigError, match="unknown config preset"):
         trviz.TRConfig.preset("fast")
+
+
+# ----- the benchmark's inputs -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(per_category=0), "per_category must be a positive int, got 0"),
+        (dict(per_category=-2), "per_category must be a positive int"),
+        (dict(limit=0), "limit must be a positive int, got 0"),
+        (dict(limit=-1), "limit must be a positive int"),
+        (dict(limit=1.5), "limit must be a positive int"),
+    ],
+)
+def test_selecting_zero_or_negative_questions_is_refused(kwargs, message):
+    from trviz.bench.suite import builtin_suite, select
+
+    with pytest.raises(ConfigError, match=message):
+        select(builtin_suite(1), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(questions=[]), "no questions to benchmark"),
+        (dict(max_new_tokens=0), "max_new_tokens must be a positive int, got 0"),
+        (dict(max_new_tokens=-5), "max_new_tokens must be a positive int"),
+        (dict(repeats=0), "repeats must be a positive int"),
+        (dict(methods=["nope"]), "unknown method 'nope'"),
+    ],
+)
+def test_run_bench_checks_before_the_warm_up(tiny, no_forward, kwargs, message):
+    from trviz.bench.runner import run_bench
+    from trviz.bench.suite import builtin_suite
+
+    model, tok = tiny
+    kwargs = {"questions": builtin_suite(1)[:1], "progress": False, **kwargs}
+    with pytest.raises(ConfigError, match=message):
+        run_bench(model, tok, **kwargs)
+
+
+def test_prompt_files_that_are_not_text(tmp_path):
+    from trviz.bench.suite import load_prompts
+
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes('{"prompt": "caf\xe9"}\n'.encode("latin-1"))
+    with pytest.raises(PromptError, match="is not UTF-8 text .* save it as UTF-8"):
+        load_prompts(path)
+    with pytest.raises(PromptError, match="cannot read prompt file .*No such file"):
+        load_prompts(tmp_path / "missing.jsonl")
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(PromptError, match="not a regular file"):
+            load_prompts("/dev/zero")
