@@ -152,7 +152,7 @@ def test_invalid_template(tiny):
         ({"k": 8.0}, ConfigError, "k must be a positive int"),
         ({"dedupe": "no"}, ConfigError, "dedupe must be True or False"),
         ({"seed_from_prompt": 1}, ConfigError, "seed_from_prompt must be True or False"),
-        ({"chat": "auto"}, ConfigError, "chat must be True, False or None"),
+        ({"sampling_verify": "fast"}, ConfigError, "sampling_verify must be one of"),
         ({"name": 3}, ConfigError, "name must be a string"),
         ({"tree": 5}, TemplateError, "a tree is a preset name"),
         ({"tree": {"parents": [-1]}}, TemplateError, "a tree is a preset name"),

@@ -36,6 +36,7 @@ from trviz.errors import ConfigError
 from trviz.trees import Tree, get_tree
 
 START_MODES = ("hot", "cold", "seeded")
+DEFAULT_METHODS = ("ar", "hf", "pld", "tr", "tr-paper")  # what `trviz bench` compares
 
 
 @dataclass
@@ -153,13 +154,15 @@ def tr_method(
         )
 
     def describe(model, state: MethodState) -> dict[str, Any]:
+        from trviz.run import choose_tree
+
         cfg = config(model, state)
-        verified, _ = cfg.step_tree(model)  # named "<tree>+lookup<n>" when lookup is on
-        base = cfg.model_tree(model)
+        choice = choose_tree(cfg, model)  # tree named "<tree>+lookup<n>" when lookup is on
         return {
-            "config": cfg.to_dict() | {"tree": base.name},
-            "tree": verified.name,
-            "tree_size": verified.size,
+            "config": cfg.to_dict() | {"tree": choice.base.name},
+            "tree": choice.tree.name,
+            "tree_size": choice.tree.size,
+            "tree_source": choice.source,
             "start": state.start,
         }
 
@@ -168,7 +171,9 @@ def tr_method(
 
 
 def _same_size_tree(model, preset: str) -> Tree:
-    return get_tree(f"auto-{TRConfig.preset(preset).step_tree(model)[0].n_nodes}")
+    from trviz.run import choose_tree
+
+    return get_tree(f"auto-{choose_tree(TRConfig.preset(preset), model).tree.n_nodes}")
 
 
 register_method("ar", ar, "plain greedy decoding on trviz's engine (the baseline)")

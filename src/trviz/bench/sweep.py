@@ -25,6 +25,7 @@ from trviz.config import TRConfig
 from trviz.forward import prefill
 from trviz.kv import crop, new_cache
 from trviz.plumbing import Clock, dtype_name
+from trviz.run import choose_tree
 from trviz.sweep_cache import save_sweep
 
 SWEEP_TREES = ("chain-4", "tr-8", "tr-12", "tr-16", "tr-24", "tr-32", "tr-40", "2.2.2")
@@ -88,7 +89,7 @@ def tree_mat(
     }
 
 
-def choose_tree(cost_s: dict[int, float], trees: dict[str, dict[str, Any]]) -> str:
+def best_measured_tree(cost_s: dict[int, float], trees: dict[str, dict[str, Any]]) -> str:
     """Fill in each tree's break-even MAT and predicted speedup; return the best tree's name."""
     base = cost_s[1]
     for t in trees.values():
@@ -125,7 +126,9 @@ def sweep_trees(
     """
     prompts = default_prompts() if prompts is None else list(prompts)
     # Tokens per forward as the default config drafts each tree (its lookup branch included).
-    sizes = {name: TRConfig.preset("default", tree=name).step_tree(model)[0].size for name in trees}
+    sizes = {
+        name: choose_tree(TRConfig.preset("default", tree=name), model).tree.size for name in trees
+    }
     all_q = sorted(set(qs) | set(sizes.values()) | {1})
     log(f"sweep: forward cost for q in {all_q} ({repeats} repeats)...")
     cost = forward_cost(model, all_q, repeats=repeats)
@@ -137,7 +140,7 @@ def sweep_trees(
             "size": sizes[name],
             **tree_mat(model, tokenizer, name, prompts, warmup, max_new_tokens),
         }
-    best = choose_tree(cost, measured)
+    best = best_measured_tree(cost, measured)
     dtype = dtype_name(model.dtype)
     data = {
         "model": model.name_or_path or type(model).__name__, "device": str(model.device),

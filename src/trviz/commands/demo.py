@@ -5,12 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEMO_PROMPTS = {
-    "chat": "Write a short, friendly email inviting my team to a Friday lunch.",
-    "code": "Write a Python function that checks whether a number is prime, with a docstring.",
-    "prose": "Explain in a paragraph why the sky is blue.",
-}
-WARMUP_PROMPT = "List five fruits and one fact about each."
+from trviz.bench.suite import DEFAULT_MAX_NEW_TOKENS, DEMO_PROMPTS, DEMO_WARMUP_PROMPT
 
 
 def register(sub) -> None:
@@ -19,7 +14,7 @@ def register(sub) -> None:
     p.add_argument("--dtype", default="float32", help="float32 (exact) or bfloat16 (speed mode)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--config", default="default", help="TR config preset: default or paper")
-    p.add_argument("--max-new-tokens", type=int, default=128)
+    p.add_argument("--max-new-tokens", type=int, default=DEFAULT_MAX_NEW_TOKENS)
     p.add_argument(
         "--trace",
         type=Path,
@@ -31,17 +26,21 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import trviz
+    from trviz.run import choose_tree
 
     print(f"loading {args.model or 'SmolLM2-135M-Instruct (embedded)'} ({args.dtype})...")
     model, tok = trviz.load_model(args.model, dtype=args.dtype, device=args.device)
     cfg = trviz.TRConfig.preset(args.config)
-    tree = cfg.resolve_tree(model.device.type, args.dtype)
-    extra = f" + {cfg.lookup}-node prompt-lookup branch" if cfg.lookup else ""
-    print(f"config {args.config!r}: tree {tree!r}{extra}, k={cfg.k}, device {model.device}")
+    choice = choose_tree(cfg, model)  # the tree generate verifies, and why
+    extra = f" (base {choice.base.name} + {cfg.lookup}-node lookup branch)" if cfg.lookup else ""
+    print(
+        f"config {args.config!r}: tree {choice.tree.name}{extra}, {choice.tree.size} tokens per "
+        f"forward, k={cfg.k}, device {model.device}; tree from {choice.source}"
+    )
 
     # warm-up: fills the matrix (hot start, as in the paper) and warms the kernels
-    warm = trviz.generate(model, tok, WARMUP_PROMPT, args.max_new_tokens, cfg, record="none")
-    trviz.greedy(model, tok, WARMUP_PROMPT, 16, record="none")
+    warm = trviz.generate(model, tok, DEMO_WARMUP_PROMPT, args.max_new_tokens, cfg, record="none")
+    trviz.greedy(model, tok, DEMO_WARMUP_PROMPT, 16, record="none")
     matrix = warm.matrix
 
     rows, last = [], None
