@@ -275,3 +275,43 @@ def test_every_fixture_step_passes_the_schema(tmp_path):
         trace = load_trace(DATA / name)
         back = load_trace(trace.save(tmp_path / name))
         assert back.steps == trace.steps and back.meta == trace.meta
+
+
+# ----- output files -----------------------------------------------------------------------------
+
+
+def test_a_png_is_written_atomically(tmp_path, monkeypatch):
+    import plotly.graph_objects as go
+
+    from trviz.export import save_png
+
+    monkeypatch.setattr(go.Figure, "to_image", lambda self, **kw: b"\x89PNG first")
+    path = save_png(go.Figure(), tmp_path / "f.png")
+    assert path.read_bytes() == b"\x89PNG first" and oct(path.stat().st_mode & 0o777) == "0o644"
+
+    def crash(self, **kw):
+        raise RuntimeError("kaleido died")
+
+    monkeypatch.setattr(go.Figure, "to_image", crash)
+    with pytest.raises(RuntimeError):
+        save_png(go.Figure(), path)
+    assert path.read_bytes() == b"\x89PNG first"
+    assert [p.name for p in tmp_path.iterdir()] == ["f.png"]
+
+
+def test_replay_pages_refuse_meaningless_frame_counts(tmp_path):
+    from trviz.animation import select_steps
+    from trviz.errors import ConfigError
+    from trviz.export import to_html
+
+    trace = load_trace(DATA / "trace-small.json")
+    for bad in (0, -3):
+        with pytest.raises(ConfigError, match="max_frames must be a positive int"):
+            to_html(trace, tmp_path / "r.html", max_frames=bad)
+    with pytest.raises(ConfigError, match="stride of steps must be a positive int"):
+        select_steps(trace, slice(0, 10, 0))
+    with pytest.raises(ConfigError, match="none of the requested steps"):
+        select_steps(trace, slice(500, 600))
+    with pytest.raises(TraceError, match="no steps to animate"):
+        to_html(Trace({}, []), tmp_path / "e.html")
+    assert list(tmp_path.iterdir()) == []

@@ -19,6 +19,8 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from trviz.checks import int_at_least
+from trviz.errors import ConfigError, TraceError
 from trviz.text import model_name
 from trviz.trace import Trace
 from trviz.views._panel import FONT, MONO, Panel
@@ -42,15 +44,18 @@ def select_steps(
         ``range`` of step numbers (``slice(10, 50)``, ``range(0, 400, 5)``) or any iterable of
         step numbers. Numbers the trace does not hold are ignored.
     """
+    int_at_least("max_frames", max_frames, 1)
     have = [s.step for s in trace]
     if not have:
-        raise ValueError("the trace has no steps to animate")
+        raise TraceError("the trace has no steps to animate")
     if steps is None:
         if len(have) <= max_frames:
             return have
         stride = -(-len(have) // max_frames)
         return have[::stride]
     if isinstance(steps, slice):
+        if steps.step is not None:
+            int_at_least("the stride of steps", steps.step, 1)
         lo = have[0] if steps.start is None else steps.start
         hi = have[-1] + 1 if steps.stop is None else steps.stop
         wanted = set(range(lo, hi, steps.step or 1))
@@ -58,7 +63,7 @@ def select_steps(
         wanted = {int(s) for s in steps}
     chosen = [s for s in have if s in wanted]
     if not chosen:
-        raise ValueError(
+        raise ConfigError(
             f"none of the requested steps are in the trace (steps {have[0]}..{have[-1]})"
         )
     return chosen
@@ -155,9 +160,9 @@ def animate(
     The figure has Play/Pause buttons and a step slider; it never plays on its own.
     Needs a trace recorded with ``record="full"``.
     """
+    chosen = select_steps(trace, steps, max_frames)  # an empty trace or bad steps: said here
     if trace.level != "full":
         raise ValueError("animate needs a trace recorded with generate(..., record='full')")
-    chosen = select_steps(trace, steps, max_frames)
     span = trace[chosen[0] - trace.steps[0].step : chosen[-1] - trace.steps[0].step + 1]
     fig = make_subplots(
         rows=2,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 import os
 import stat
+from pathlib import Path
 from typing import Any
 
 from trviz.errors import ConfigError, TrvizError
@@ -58,3 +59,21 @@ def input_file(path: str | os.PathLike, what: str, max_bytes: int, error: type[T
             f"{what} file may have here; pass max_bytes= to read it anyway"
         )
     return st.st_size
+
+
+def output_file(path: str | os.PathLike, what: str) -> Path:
+    """``path`` if a file can be written there (its folder is created on write); else a
+    ConfigError naming ``what`` (``"--json"``). Checked before any work, and writes nothing."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{what} {path}: is a folder; give a file name")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ConfigError(f"{what} {path}: the file is read-only")
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ConfigError(f"{what} {path}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"{what} {path}: cannot write in {folder}")
+    return path

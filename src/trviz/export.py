@@ -81,8 +81,6 @@ def to_html(
 
 
 def save_png(fig: go.Figure, path: str | os.PathLike, scale: float = 1.0) -> Path:
-    """Render ``fig`` (any view; an animation's first frame) to a PNG with kaleido."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.write_image(str(path), format="png", scale=scale)
-    return path
+    """Render ``fig`` (any view; an animation's first frame) to a PNG with kaleido, written
+    atomically like every trviz file."""
+    return write_atomic(path, fig.to_image(format="png", scale=scale))
