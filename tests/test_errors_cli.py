@@ -105,6 +105,8 @@ def test_demo_checks_its_trace_path_first(capsys, tmp_path, readonly):
     fails(["demo", "--trace", str(tmp_path / "a-file" / "t.json")], capsys, "is a file, not a")
     fails(["demo", "--trace", str(tmp_path)], capsys, "is a folder; give a file name")
     fails(["demo", "--trace", str(readonly / "t.json")], capsys, f"cannot write in {readonly}")
+    if os.path.isdir("/proc"):  # writable to os.access as root, yet no file can be made there
+        fails(["demo", "--trace", "/proc/trviz-t.json"], capsys, "cannot write in /proc")
 
 
 def test_demo_accepts_good_arguments():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 import os
 import stat
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,8 @@ def input_file(path: str | os.PathLike, what: str, max_bytes: int, error: type[T
 
 def output_file(path: str | os.PathLike, what: str) -> Path:
     """``path`` if a file can be written there (its folder is created on write); else a
-    ConfigError naming ``what`` (``"--json"``). Checked before any work, and writes nothing."""
+    ConfigError naming ``what`` (``"--json"``). Checked before any work by opening a nameless
+    temporary file in the nearest existing folder: nothing is left behind."""
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{what} {path}: is a folder; give a file name")
@@ -74,6 +76,11 @@ def output_file(path: str | os.PathLike, what: str) -> Path:
         folder = folder.parent
     if not folder.is_dir():
         raise ConfigError(f"{what} {path}: {folder} is a file, not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ConfigError(f"{what} {path}: cannot write in {folder}")
+    try:
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError("permission denied")
+        with tempfile.TemporaryFile(dir=folder):  # the real test (read-only mounts, /proc...)
+            pass
+    except OSError as e:
+        raise ConfigError(f"{what} {path}: cannot write in {folder} ({e.strerror or e})") from e
     return path
