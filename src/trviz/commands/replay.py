@@ -75,6 +75,11 @@ def check(args: argparse.Namespace):
             select_steps(trace, args.steps, args.max_frames)
     except (IndexError, ValueError) as e:
         raise ConfigError(str(e)) from e
+    if args.html and trace.level != "full":
+        raise ConfigError(
+            f"--html animates a trace recorded with generate(..., record='full'); {args.trace} "
+            "is at level 'summary'"
+        )
     if args.png and args.view in STEP_VIEWS and trace.level != "full":
         raise ConfigError(
             f"--view {args.view} needs a trace recorded at level 'full'; {args.trace} is at "
