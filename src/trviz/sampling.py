@@ -104,14 +104,17 @@ def make_generator(params: SamplingParams | None, device: torch.device) -> torch
 def process(logits: torch.Tensor, params: SamplingParams) -> torch.Tensor:
     """Probabilities ``[S, V]`` (float32) after temperature, top-k and top-p.
 
-    The temperature divides the logits' distances to their row's maximum, and a zero distance
-    stays zero: with any temperature, however close to 0 (or large), every row keeps at least one
-    finite score, so softmax gives a distribution (the argmax, ties shared, as T -> 0; uniform as
-    T -> inf), never NaN. Between those limits this is ``softmax(logits / T)`` exactly.
+    ``logits / temperature`` as Hugging Face computes it, except in a row where that overflows
+    (a temperature near 0: the row's maximum becomes inf and softmax NaN). There the logits'
+    distances to their maximum are divided instead, a zero distance staying zero, which gives
+    the limit distribution: the argmax, ties shared. Any positive finite temperature gives a
+    distribution, never NaN (a huge one: uniform).
     """
     logits = logits.float()
-    gap = logits - logits.amax(-1, keepdim=True)  # <= 0, 0 at the maximum (-inf stays -inf)
-    scores = torch.where(gap == 0, 0.0, gap / params.temperature)
+    scores = logits / params.temperature
+    gap = logits - logits.amax(-1, keepdim=True)  # <= 0, 0 at the maximum
+    limit = torch.where(gap == 0, 0.0, gap / params.temperature)
+    scores = torch.where(torch.isfinite(scores.amax(-1, keepdim=True)), scores, limit)
     if params.top_k is not None and params.top_k < scores.shape[-1]:
         kth = scores.topk(params.top_k, dim=-1).values[..., -1:]  # [S, 1]
         scores = scores.masked_fill(scores < kth, float("-inf"))
