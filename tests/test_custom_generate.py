@@ -13,7 +13,7 @@ from threading import Thread
 
 import pytest
 import torch
-from test_sampling import ALPHA, N_TOKENS, PARAMS, PROMPT, TREE, V, chi_square_p, draw
+from test_sampling import ALPHA, N_TOKENS, PARAMS, PROMPT, TREE, V, draw
 from test_sampling import exact_distribution as exact_first_tokens
 from tiny_models import TINY_ARCHS, make_tiny
 from transformers import (
@@ -26,6 +26,7 @@ from transformers.generation.streamers import BaseStreamer
 from transformers.generation.utils import GenerateDecoderOnlyOutput
 
 import trviz
+from tr_notebooks.stats import chi_square
 from trviz.errors import ConfigError
 from trviz.sampling import SamplingParams
 
@@ -284,7 +285,7 @@ def test_sampling_through_the_entry_matches_the_exact_distribution(sampler, kw):
 
     counts, mat = draw(run, 2000)
     assert mat > 1.2, f"drafts were rarely accepted (MAT {mat:.2f}): the test would be vacuous"
-    stat, p, df = chi_square_p(counts, exact)
+    stat, p, df = chi_square(counts, exact)
     assert p > ALPHA, f"sampling deviates from plain sampling: chi2={stat:.1f}, df={df}, p={p:g}"
 
 

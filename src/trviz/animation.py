@@ -24,7 +24,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from trviz.checks import int_at_least
 from trviz.describe import STAGES, StepStory, check_stage, describe_step, require_full
+from trviz.errors import ConfigError, TraceError
 from trviz.scheme import DARK, INK, legend_html
 from trviz.text import caption, model_name
 from trviz.trace import Trace
@@ -52,15 +54,18 @@ def select_steps(
         ``range`` of step numbers (``slice(10, 50)``, ``range(0, 400, 5)``) or any iterable of
         step numbers. Numbers the trace does not hold are ignored.
     """
+    int_at_least("max_frames", max_frames, 1)
     have = [s.step for s in trace]
     if not have:
-        raise ValueError("the trace has no steps to animate")
+        raise TraceError("the trace has no steps to animate")
     if steps is None:
         if len(have) <= max_frames:
             return have
         stride = -(-len(have) // max_frames)
         return have[::stride]
     if isinstance(steps, slice):
+        if steps.step is not None:
+            int_at_least("the stride of steps", steps.step, 1)
         lo = have[0] if steps.start is None else steps.start
         hi = have[-1] + 1 if steps.stop is None else steps.stop
         wanted = set(range(lo, hi, steps.step or 1))
@@ -68,7 +73,7 @@ def select_steps(
         wanted = {int(s) for s in steps}
     chosen = [s for s in have if s in wanted]
     if not chosen:
-        raise ValueError(
+        raise ConfigError(
             f"none of the requested steps are in the trace (steps {have[0]}..{have[-1]})"
         )
     return chosen
@@ -307,6 +312,7 @@ def animate(
     The figure has Play/Pause buttons and a slider; it never plays on its own.
     Needs a trace recorded with ``record="full"``.
     """
+    int_at_least("max_frames", max_frames, 1)
     require_full(trace, "animate")
     per_step = len(STAGES) if stages else 1
     chosen = select_steps(trace, steps, max(1, max_frames // per_step))

@@ -9,9 +9,10 @@ predict: +23..27% MAT on SmolLM2 at 8-12 nodes, `python benchmarks/tree_mat.py`)
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, NamedTuple
 
+from trviz.checks import check_flag, int_at_least
 from trviz.errors import ConfigError
 from trviz.trees import PRESETS as TREE_PRESETS
 from trviz.trees import Tree, check_fits, get_tree, with_lookup_branch
@@ -88,24 +89,26 @@ class TRConfig:
     name: str = "custom"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.k, int) or self.k < 1:
-            raise ConfigError(f"k must be a positive int, got {self.k!r}")
-        if self.lookup < 0 or self.lookup_ngram < 1:
-            raise ConfigError("lookup must be >= 0 and lookup_ngram >= 1")
+        for name, minimum in (("k", 1), ("lookup", 0), ("lookup_ngram", 1)):
+            object.__setattr__(self, name, int_at_least(name, getattr(self, name), minimum))
+        check_flag("dedupe", self.dedupe)
+        check_flag("seed_from_prompt", self.seed_from_prompt)
+        if not isinstance(self.name, str):
+            raise ConfigError(f"name must be a string, got {self.name!r}")
         if self.sampling_verify not in SAMPLING_VERIFY:
             raise ConfigError(
                 f"sampling_verify must be one of {SAMPLING_VERIFY}, got {self.sampling_verify!r}"
             )
-        if self.tree != "auto":
+        if not (isinstance(self.tree, str) and self.tree == "auto"):
             tree = get_tree(self.tree)
             check_fits(tree, self.k)
             object.__setattr__(self, "tree", tree)
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> TRConfig:
-        if name not in PRESETS:
+        if not isinstance(name, str) or name not in PRESETS:
             raise ConfigError(f"unknown config preset {name!r}; choose from {sorted(PRESETS)}")
-        return cls(**{**PRESETS[name], **overrides})
+        return cls(**_known_fields({**PRESETS[name], **overrides}))
 
     def resolve_tree(
         self,
@@ -159,6 +162,15 @@ def as_config(config: TRConfig | str | dict | None) -> TRConfig:
     if isinstance(config, str):
         return TRConfig.preset(config)
     if isinstance(config, dict):
-        return TRConfig(**config)
+        return TRConfig(**_known_fields(config))
     kind = type(config).__name__
     raise ConfigError(f"config must be a TRConfig, preset name or dict, not {kind}")
+
+
+def _known_fields(d: dict[str, Any]) -> dict[str, Any]:
+    """``d`` if every key is a :class:`TRConfig` field; else a ConfigError naming a stray."""
+    names = [f.name for f in fields(TRConfig)]
+    unknown = [key for key in d if key not in names]
+    if unknown:
+        raise ConfigError(f"unknown config field {unknown[0]!r}; fields: {', '.join(names)}")
+    return d

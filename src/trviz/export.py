@@ -121,7 +121,8 @@ def to_html(
 
 
 def save_png(fig: go.Figure, path: str | os.PathLike, scale: float = 1.0) -> Path:
-    """Render ``fig`` (any view; an animation's first frame) to a PNG with kaleido."""
+    """Render ``fig`` (any view; an animation's first frame) to a PNG with kaleido, written
+    atomically like every trviz file."""
     return write_atomic(path, fig.to_image(format="png", scale=scale))
 
 

@@ -15,17 +15,23 @@ nodes, exactly one write wins, deterministically (the reference leaves this to s
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from trviz.checks import input_file, int_at_least, is_int
 from trviz.errors import ConfigError, MatrixError
 from trviz.plumbing import write_atomic
 
 UNWRITTEN = -1
+FORMAT = "trviz.matrix/1"  # files saved with a checksum keep it: "sha256" is read when present
+MAX_TABLE_BYTES = 2**30  # refused above (49,152 rows x k=5,461): a tree reads ~8 columns
+WARN_TABLE_BYTES = 2**28  # warned above (49,152 rows x k=1,365)
 
 
 @dataclass
@@ -68,13 +74,15 @@ class Matrix:
         return Matrix(self.table.clone(), self.fingerprint, self.steps_seen, dict(self.meta))
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Save atomically, with the vocabulary fingerprint and metadata."""
+        """Save atomically, with the vocabulary fingerprint, metadata and a checksum."""
+        table = self.table.cpu()
         payload = {
-            "format": "trviz.matrix/1",
-            "table": self.table.cpu(),
+            "format": FORMAT,
+            "table": table,
             "fingerprint": self.fingerprint,
             "steps_seen": self.steps_seen,
             "meta": self.meta,
+            "sha256": _digest(table, self.fingerprint, self.steps_seen, self.meta),
         }
         return write_atomic(path, lambda f: torch.save(payload, f))
 
@@ -94,38 +102,115 @@ def new_matrix(
     fingerprint: str = "",
     **meta: Any,
 ) -> Matrix:
-    """A fresh ``[vocab_size, k]`` int32 table filled with ``fill`` (0 reproduces the paper)."""
-    if k < 1:
-        raise ConfigError(f"k must be >= 1, got {k}")
+    """A fresh ``[vocab_size, k]`` int32 table filled with ``fill`` (0 reproduces the paper).
+
+    A table over :data:`MAX_TABLE_BYTES` is refused before anything is allocated, and one over
+    :data:`WARN_TABLE_BYTES` warns: a tree reads only its first few columns (the paper: 8).
+    """
+    int_at_least("k", k, 1)
+    int_at_least("vocab_size", vocab_size, 1)
     if k > vocab_size:
         raise ConfigError(f"k={k} is larger than the vocabulary ({vocab_size} tokens)")
+    if fill not in (UNWRITTEN, 0):
+        raise ConfigError(f"fill must be -1 (unwritten rows) or 0 (the paper), got {fill!r}")
+    nbytes = vocab_size * k * 4
+    if nbytes > MAX_TABLE_BYTES:
+        raise ConfigError(
+            f"k={k} x {vocab_size:,} rows is a {nbytes / 1e9:.1f} GB table, over the "
+            f"{MAX_TABLE_BYTES / 1e9:.1f} GB limit; use a smaller k (a tree reads only its first "
+            "columns; the paper's k is 8)"
+        )
+    if nbytes > WARN_TABLE_BYTES:
+        warnings.warn(
+            f"k={k} x {vocab_size:,} rows is a {nbytes / 1e6:,.0f} MB table; a tree reads only "
+            "its first columns (the paper's k is 8)",
+            stacklevel=2,
+        )
     table = torch.full((vocab_size, k), fill, dtype=torch.int32, device=device)
     return Matrix(table, fingerprint, 0, {"fill": fill, **meta})
 
 
 def load_matrix(
-    path: str | os.PathLike, *, fingerprint: str | None = None, device: str | torch.device = "cpu"
+    path: str | os.PathLike,
+    *,
+    fingerprint: str | None = None,
+    device: str | torch.device = "cpu",
+    max_bytes: int = MAX_TABLE_BYTES + 2**20,
 ) -> Matrix:
-    """Load a saved matrix; refuse it if ``fingerprint`` is given and differs."""
+    """Load a saved matrix, checking its checksum (files saved before checksums have none) and
+    its contents; refuse it if ``fingerprint`` is given and differs. A bad file raises
+    :class:`MatrixError` saying why; a missing one FileNotFoundError."""
+    input_file(path, "matrix", max_bytes, MatrixError)
     try:
-        payload = torch.load(path, map_location=device, weights_only=True)
-    except FileNotFoundError:
-        raise
+        payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises a zoo of types for a corrupt file
         raise MatrixError(f"{path}: not a readable trviz matrix ({e})") from e
-    if not isinstance(payload, dict) or payload.get("format") != "trviz.matrix/1":
-        raise MatrixError(f"{path}: not a trviz matrix file")
-    m = Matrix(payload["table"], payload["fingerprint"], payload["steps_seen"], payload["meta"])
+    try:
+        m = _from_payload(payload)
+    except MatrixError as e:
+        raise MatrixError(f"{path}: {e}") from e
     if fingerprint is not None and m.fingerprint != fingerprint:
         raise MatrixError(
             f"{path} was built with another tokenizer vocabulary (fingerprint "
             f"{m.fingerprint[:12]} != {fingerprint[:12]}); start a fresh matrix for this model"
         )
+    m.table = m.table.to(device)
     return m
+
+
+def _from_payload(payload: Any) -> Matrix:
+    """A :class:`Matrix` from a loaded file's dict, every field and the checksum checked."""
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise MatrixError("not a trviz matrix file")
+    missing = [key for key in ("table", "fingerprint", "steps_seen", "meta") if key not in payload]
+    if missing:
+        raise MatrixError(f"damaged matrix file: no {', '.join(map(repr, missing))}")
+    table, fp, seen, meta = (payload[k] for k in ("table", "fingerprint", "steps_seen", "meta"))
+    if not isinstance(fp, str) or not is_int(seen) or seen < 0 or not isinstance(meta, dict):
+        raise MatrixError(
+            "damaged matrix file: 'fingerprint' must be a string, 'steps_seen' an int >= 0 "
+            "and 'meta' a dict"
+        )
+    check_table(table)
+    digest = payload.get("sha256")  # None: saved before checksums
+    if digest is not None and digest != _digest(table, fp, seen, meta):
+        raise MatrixError("corrupted matrix file: the checksum does not match its contents")
+    return Matrix(table, fp, int(seen), meta)
+
+
+def check_table(table: Any) -> None:
+    """Raise :class:`MatrixError` unless ``table`` is a ``[V, k]`` integer tensor of ids in
+    ``-1..V-1`` (-1: an unwritten slot), the only values drafting may read."""
+    if not isinstance(table, torch.Tensor):
+        raise MatrixError(f"the table must be a tensor, not {type(table).__name__}")
+    if table.ndim != 2 or table.shape[0] < 1 or table.shape[1] < 1:
+        raise MatrixError(f"the table must be 2-D [V, k] with V, k >= 1, got {list(table.shape)}")
+    if table.dtype.is_floating_point or table.dtype.is_complex or table.dtype == torch.bool:
+        raise MatrixError(f"the table must hold integer token ids, not {table.dtype}")
+    lo, hi = int(table.min()), int(table.max())
+    if lo < UNWRITTEN or hi >= table.shape[0]:
+        raise MatrixError(
+            f"the table holds token ids outside -1..{table.shape[0] - 1} (from {lo} to {hi}): "
+            "it is damaged or not a trviz matrix"
+        )
+
+
+def _digest(table: torch.Tensor, fingerprint: str, steps_seen: int, meta: dict) -> str:
+    """SHA-256 of everything a matrix file holds (the table's dtype, shape and bytes included)."""
+    h = hashlib.sha256(f"{table.dtype}|{list(table.shape)}|{fingerprint}|{steps_seen}|".encode())
+    h.update(json.dumps(meta, sort_keys=True, default=str).encode())
+    h.update(table.contiguous().numpy().tobytes())
+    return h.hexdigest()
 
 
 def check_matrix(matrix: Matrix, vocab_size: int, k: int, fingerprint: str) -> None:
     """Raise MatrixError if ``matrix`` cannot serve a model with this vocabulary and k."""
+    if not isinstance(matrix, Matrix):
+        raise MatrixError(
+            f"matrix must be a trviz Matrix (a previous result.matrix or load_matrix(path)), "
+            f"not {type(matrix).__name__}"
+        )
+    check_table(matrix.table)
     if matrix.fingerprint and fingerprint and matrix.fingerprint != fingerprint:
         raise MatrixError(
             "this matrix was built with another tokenizer vocabulary "

@@ -52,6 +52,8 @@ class Recorder:
 
     def __init__(self, level: str, on_step: Callable[[StepRecord], None] | None = None):
         level = check_level(level)
+        if on_step is not None and not callable(on_step):
+            raise ConfigError(f"on_step must be callable (gets each step), not {on_step!r:.50}")
         self.level = "summary" if on_step is not None and level == "none" else level
         self.on_step = on_step
         self.records: list[StepRecord] | None = [] if self.level != "none" else None

@@ -18,10 +18,17 @@ from typing import Any
 
 import torch
 
+from trviz.checks import int_at_least
 from trviz.config import TRConfig, TreeChoice
-from trviz.errors import ConfigError, PromptError
+from trviz.errors import PromptError
 from trviz.matrix import Matrix, check_matrix, new_matrix
-from trviz.model import context_window, encode_prompt, eos_ids, tokenizer_fingerprint
+from trviz.model import (
+    check_prompt_ids,
+    context_window,
+    encode_prompt,
+    eos_ids,
+    tokenizer_fingerprint,
+)
 from trviz.plumbing import Clock, dtype_name
 from trviz.recording import Recorder
 from trviz.sampling import SamplingParams, make_generator
@@ -67,12 +74,10 @@ def start_run(
     """Check the request and fix a run's constants. ``tree_size``: tokens one step verifies
     (they must fit the context window too); ``sync``: time CUDA with synchronisation (None:
     only when the run records steps)."""
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int):
-        raise ConfigError(f"max_new_tokens must be a positive int, got {max_new_tokens!r}")
-    if max_new_tokens <= 0:
-        raise ConfigError(f"max_new_tokens must be a positive int, got {max_new_tokens!r}")
+    int_at_least("max_new_tokens", max_new_tokens, 1)
     recorder = Recorder(record, on_step)
     ids = encode_prompt(tokenizer, prompt, chat)
+    check_prompt_ids(model, ids)
     window = context_window(model)
     if window is not None and len(ids) + max_new_tokens + tree_size > window:
         raise PromptError(

@@ -25,13 +25,17 @@ softmax. ``temperature`` None or 0 means greedy (argmax), exactly as without sam
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 
+from trviz.checks import is_int, is_real
 from trviz.errors import ConfigError
+
+MAX_SEED = 2**64 - 1  # torch.Generator.manual_seed takes 64 bits
 
 
 @dataclass(frozen=True)
@@ -45,19 +49,19 @@ class SamplingParams:
 
     def __post_init__(self) -> None:
         t = self.temperature
-        if isinstance(t, bool) or not isinstance(t, (int, float)) or not t > 0 or t == float("inf"):
+        if not is_real(t) or not 0 < t < math.inf:
             raise ConfigError(f"temperature must be a positive finite number, got {t!r}")
         k = self.top_k
-        if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 1):
+        if k is not None and (not is_int(k) or k < 1):
             raise ConfigError(f"top_k must be a positive int or None, got {k!r}")
         p = self.top_p
-        if p is not None and (
-            isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p <= 1
-        ):
+        if p is not None and (not is_real(p) or not 0 < p <= 1):
             raise ConfigError(f"top_p must be in (0, 1] or None, got {p!r}")
-        s = self.seed
-        if s is not None and (isinstance(s, bool) or not isinstance(s, int) or s < 0):
-            raise ConfigError(f"seed must be a non-negative int or None, got {s!r}")
+        check_seed(self.seed)
+        for name, kind in (("temperature", float), ("top_k", int), ("top_p", float), ("seed", int)):
+            value = getattr(self, name)
+            if value is not None:  # plain Python numbers, so the trace meta is JSON
+                object.__setattr__(self, name, kind(value))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,14 +74,22 @@ def sampling_params(
     seed: int | None = None,
 ) -> SamplingParams | None:
     """The params for ``generate``/``greedy`` keywords; None (greedy) when temperature is None or
-    0. A fresh seed is drawn when none is given, so the run's meta can record it."""
-    if temperature is None or temperature == 0:
+    0. A fresh seed is drawn when none is given, so the run's meta can record it. Every keyword is
+    checked, the seed even for greedy: a value that means nothing is refused, never ignored."""
+    check_seed(seed)
+    if temperature is None or (is_real(temperature) and temperature == 0):
         if top_p is not None or top_k is not None:
             raise ConfigError("top_p/top_k need a temperature > 0 (temperature 0 means greedy)")
         return None
     if seed is None:
         seed = random.SystemRandom().randrange(2**63)
-    return SamplingParams(float(temperature), top_k, top_p, seed)
+    return SamplingParams(temperature, top_k, top_p, seed)
+
+
+def check_seed(seed: Any) -> None:
+    """A seed is None or an int that ``torch.Generator.manual_seed`` takes (0..2**64-1)."""
+    if seed is not None and (not is_int(seed) or not 0 <= seed <= MAX_SEED):
+        raise ConfigError(f"seed must be an int in 0..2**64-1 or None, got {seed!r}")
 
 
 def make_generator(params: SamplingParams | None, device: torch.device) -> torch.Generator | None:
@@ -90,8 +102,19 @@ def make_generator(params: SamplingParams | None, device: torch.device) -> torch
 
 
 def process(logits: torch.Tensor, params: SamplingParams) -> torch.Tensor:
-    """Probabilities ``[S, V]`` (float32) after temperature, top-k and top-p."""
-    scores = logits.float() / params.temperature
+    """Probabilities ``[S, V]`` (float32) after temperature, top-k and top-p.
+
+    ``logits / temperature`` as Hugging Face computes it, except in a row where that overflows
+    (a temperature near 0: the row's maximum becomes inf and softmax NaN). There the logits'
+    distances to their maximum are divided instead, a zero distance staying zero, which gives
+    the limit distribution: the argmax, ties shared. Any positive finite temperature gives a
+    distribution, never NaN (a huge one: uniform).
+    """
+    logits = logits.float()
+    scores = logits / params.temperature
+    gap = logits - logits.amax(-1, keepdim=True)  # <= 0, 0 at the maximum
+    limit = torch.where(gap == 0, 0.0, gap / params.temperature)
+    scores = torch.where(torch.isfinite(scores.amax(-1, keepdim=True)), scores, limit)
     if params.top_k is not None and params.top_k < scores.shape[-1]:
         kth = scores.topk(params.top_k, dim=-1).values[..., -1:]  # [S, 1]
         scores = scores.masked_fill(scores < kth, float("-inf"))

@@ -8,17 +8,21 @@ anywhere, without torch or the model. Stdlib only.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from trviz.checks import input_file
 from trviz.errors import TraceError
 from trviz.plumbing import write_atomic
+from trviz.trace_schema import SCHEMA, SCHEMA_VERSION, check_trace_json
 
-SCHEMA_VERSION = 1
+MAX_FILE_BYTES = 2**30  # a full trace of the paper tree takes ~11 kB per step (docs/views.md)
 LEVELS = ("none", "summary", "full")
 
 
@@ -199,7 +203,7 @@ class Trace:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "schema": "trviz.trace",
+            "schema": SCHEMA,
             "version": SCHEMA_VERSION,
             "meta": self.meta,
             "steps": [s.to_json() for s in self.steps],
@@ -207,40 +211,71 @@ class Trace:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Trace:
-        if not isinstance(d, dict) or d.get("schema") != "trviz.trace":
-            raise TraceError("not a trviz trace (missing schema 'trviz.trace')")
-        if d.get("version") != SCHEMA_VERSION:
-            raise TraceError(
-                f"trace schema version {d.get('version')!r} is not supported by this trviz "
-                f"(it reads version {SCHEMA_VERSION})"
-            )
-        if not isinstance(d.get("meta"), dict) or not isinstance(d.get("steps"), list):
-            raise TraceError("malformed trace: 'meta' must be an object and 'steps' a list")
+        """A trace from its JSON form, the schema checked (:func:`check_trace_json`)."""
+        check_trace_json(d, (f.name for f in fields(StepRecord)))
         meta = dict(d["meta"])
         if "token_strings" in meta:
             meta["token_strings"] = {int(k): v for k, v in meta["token_strings"].items()}
         return cls(meta, [StepRecord.from_json(s) for s in d["steps"]])
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write JSON atomically (temp file + rename: never a half-written file)."""
-        return write_atomic(path, json.dumps(self.to_json(), separators=(",", ":")))
+        """Write JSON atomically (temp file + rename: never a half-written file), with a SHA-256
+        of its content that :func:`load_trace` checks."""
+        body = _content(self.meta, [s.to_json() for s in self.steps])
+        head = f'{{"schema":"{SCHEMA}","version":{SCHEMA_VERSION},"sha256":"{_sha256(body)}",'
+        return write_atomic(path, head + body[1:])
 
 
-def load_trace(path: str | os.PathLike) -> Trace:
+def _content(meta: dict[str, Any], steps: list[dict[str, Any]]) -> str:
+    """The checksummed part of a trace file, in its one canonical spelling."""
+    return json.dumps({"meta": meta, "steps": steps}, separators=(",", ":"))
+
+
+_HEAD = re.compile(r'\{"schema":"[^"]*","version":\d+,"sha256":"([0-9a-f]{64})",')
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def load_trace(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> Trace:
     """Read a trace saved by :meth:`Trace.save`.
 
-    A file that is not JSON, not a trviz trace, of another schema version, or with missing or
-    mistyped fields raises :class:`~trviz.errors.TraceError` naming the file.
+    A file that is not JSON, not a trviz trace, of another schema version, with missing or
+    mistyped fields, with a checksum that does not match (a damaged or edited file), larger than
+    ``max_bytes`` or not a regular file raises :class:`~trviz.errors.TraceError` naming the file
+    and the reason. Files saved before checksums (no ``"sha256"``) are read without one.
     """
+    input_file(path, "trace", max_bytes, TraceError)
     try:
+        with open(path, "rb") as f:
+            text = f.read(max_bytes + 1).decode("utf-8")
         ints: dict[str, int] = {}  # one int object per distinct number: half the memory
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f, parse_int=lambda s: ints.setdefault(s, int(s)))
+        data = json.loads(text, parse_int=lambda s: ints.setdefault(s, int(s)))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise TraceError(f"{path}: not a trace file: not valid JSON ({e})") from e
+    except RecursionError as e:
+        raise TraceError(f"{path}: not a trace file: JSON nested too deeply") from e
     try:
+        if isinstance(data, dict) and "sha256" in data:
+            _check_sha256(data, text)
         return Trace.from_json(data)
     except TraceError as e:
         raise TraceError(f"{path}: {e}") from e
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise TraceError(f"{path}: malformed trace ({type(e).__name__}: {e})") from e
+
+
+def _check_sha256(d: dict[str, Any], text: str) -> None:
+    """The checksum of a file as :meth:`Trace.save` wrote it (its bytes after the head), or, for a
+    reformatted file, of its content in the canonical spelling."""
+    head = _HEAD.match(text)
+    if head and head[1] == d["sha256"]:
+        body = "{" + text[head.end() :]
+    elif isinstance(d.get("meta"), dict) and isinstance(d.get("steps"), list):
+        body = _content(d["meta"], d["steps"])
+    else:
+        raise TraceError("malformed trace: 'meta' must be an object and 'steps' a list")
+    if d["sha256"] != _sha256(body.rstrip()):
+        raise TraceError(
+            "corrupted trace: its content does not match its checksum (damaged or edited after "
+            "it was saved)"
+        )

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from trviz.checks import is_int
 from trviz.errors import TemplateError
 
 Path = tuple[int, ...]
@@ -41,6 +42,8 @@ class Tree:
 
     def __post_init__(self) -> None:
         _validate(self.parents, self.ranks)
+        object.__setattr__(self, "parents", tuple(int(p) for p in self.parents))
+        object.__setattr__(self, "ranks", tuple(int(r) for r in self.ranks))
         depths = [0]
         for i in range(1, len(self.parents)):
             depths.append(depths[self.parents[i]] + 1)
@@ -54,8 +57,8 @@ class Tree:
     def from_paths(cls, paths: Iterable[Sequence[int]], name: str = "custom") -> Tree:
         """Build a tree from child-rank paths (the root, ``()``, is implicit)."""
         seen: set[Path] = set()
-        for p in paths:
-            path = tuple(int(r) for r in p)
+        for i, p in enumerate(_path_list(paths, name)):
+            path = _as_path(p, i, name)
             if not path:
                 continue  # the root is always there
             if path in seen:
@@ -186,7 +189,11 @@ class Tree:
 
     @classmethod
     def from_dict(cls, d: dict) -> Tree:
-        return cls(tuple(d["parents"]), tuple(d["ranks"]), d.get("name", "custom"))
+        """The inverse of :meth:`to_dict` (a saved trace's or config's tree)."""
+        name = d.get("name", "custom") if isinstance(d, dict) else None
+        if not isinstance(name, str):
+            raise TemplateError(f"a tree dict has 'parents', 'ranks' and a str 'name': {d!r:.80}")
+        return cls(d.get("parents"), d.get("ranks"), name)
 
     def __repr__(self) -> str:
         return (
@@ -195,7 +202,32 @@ class Tree:
         )
 
 
+def _path_list(paths: Iterable[Sequence[int]], name: str) -> list:
+    if isinstance(paths, (str, bytes, dict)) or not isinstance(paths, Iterable):
+        raise TemplateError(
+            f"tree {name!r}: a tree is a preset name, a Tree or a list of child-rank paths "
+            f"(e.g. [(0,), (1,), (0, 0)]), not {type(paths).__name__}"
+        )
+    return list(paths)
+
+
+def _as_path(p: Sequence[int], i: int, name: str) -> Path:
+    """Path number ``i`` of a template as a tuple of ints."""
+    if isinstance(p, (str, bytes)) or not isinstance(p, Sequence):
+        raise TemplateError(
+            f"tree {name!r}: path {i} is {p!r}; each path is a list of child ranks, e.g. (0, 1)"
+        )
+    if not all(is_int(r) for r in p):
+        raise TemplateError(f"tree {name!r}: path {i} {p!r} must hold ints (child ranks)")
+    return tuple(int(r) for r in p)
+
+
 def _validate(parents: Sequence[int], ranks: Sequence[int]) -> None:
+    for arr in (parents, ranks):
+        if not isinstance(arr, (tuple, list)) or not all(is_int(x) for x in arr):
+            raise TemplateError(
+                f"parents and ranks must be tuples of ints, got {parents!r:.60} and {ranks!r:.60}"
+            )
     if len(parents) != len(ranks):
         raise TemplateError(f"parents ({len(parents)}) and ranks ({len(ranks)}) differ in length")
     if not parents or parents[0] != -1:
@@ -270,6 +302,8 @@ def get_tree(spec: str | Tree | Iterable[Sequence[int]]) -> Tree:
             f"unknown tree {spec!r}; presets: {', '.join(PRESETS)}, or auto-N (N drafted nodes "
             "shaped from measured per-rank acceptance rates)"
         )
+    if isinstance(spec, dict) and "parents" in spec and "ranks" in spec:
+        return Tree.from_dict(spec)
     return Tree.from_paths(spec)
 
 

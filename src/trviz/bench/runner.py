@@ -29,6 +29,7 @@ import torch
 from trviz.bench.methods import DEFAULT_METHODS, MethodState, get_method
 from trviz.bench.result import BenchResult, median
 from trviz.bench.suite import DEFAULT_MAX_NEW_TOKENS, WARMUP_PROMPTS, Question, builtin_suite
+from trviz.checks import int_at_least
 from trviz.errors import ConfigError
 from trviz.plumbing import Clock, dtype_name
 
@@ -172,11 +173,13 @@ def run_bench(
     """
 
     questions = builtin_suite() if questions is None else questions
+    if not questions:
+        raise ConfigError("no questions to benchmark (check --per-category / --limit)")
+    int_at_least("max_new_tokens", max_new_tokens, 1)
+    int_at_least("repeats", repeats, 1)
     methods = list(dict.fromkeys([baseline, *methods]))
     for name in methods:
         get_method(name)
-    if repeats < 1:
-        raise ConfigError(f"repeats must be >= 1, got {repeats}")
     states = {name: MethodState(start=start, tree=tree, k=k) for name in methods}
     settings = {"baseline": baseline, "max_new_tokens": max_new_tokens, "start": start,
                 "repeats": repeats, "warmup_prompts": len(warmup_prompts)}  # fmt: skip

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from trviz.checks import input_file, int_at_least
 from trviz.errors import PromptError
 
 # Spec-Bench's categories in the paper's column order, then code (MBPP/HumanEval-like).
@@ -41,6 +42,7 @@ SHORT_NAMES = {"mt_bench": "MT", "translation": "Trans", "summarization": "Sum",
                "math_reasoning": "Math", "rag": "RAG", "code": "Code"}  # fmt: skip
 DEFAULT_PER_CATEGORY = 2
 DEFAULT_MAX_NEW_TOKENS = 128  # new tokens per answer, as the paper's Spec-Bench runs
+MAX_PROMPT_FILE_BYTES = 2**28  # a prompt file is read whole, so a huge one is refused first
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,12 @@ def load_prompts(path: str | os.PathLike) -> list[Question]:
     """Read a JSONL prompt file (Spec-Bench or simple format); errors name the line."""
     path = Path(path)
     try:
+        input_file(path, "prompt", MAX_PROMPT_FILE_BYTES, PromptError)
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as e:
         raise PromptError(f"cannot read prompt file {path}: {e.strerror or e}") from e
+    except UnicodeDecodeError as e:
+        raise PromptError(f"{path} is not UTF-8 text (byte {e.start}): save it as UTF-8") from e
     questions, seen = [], set()
     for lineno, line in enumerate(lines, start=1):
         if not line.strip():
@@ -106,7 +111,11 @@ def parse_line(line: str, lineno: int, where: str = "<prompts>") -> Question:
 def select(
     questions: list[Question], per_category: int | None = None, limit: int | None = None
 ) -> list[Question]:
-    """Keep the first ``per_category`` questions of each category, then the first ``limit``."""
+    """Keep the first ``per_category`` questions of each category, then the first ``limit``
+    (None: no bound; 0 or a negative number is refused, never read as "all")."""
+    for name, value in (("per_category", per_category), ("limit", limit)):
+        if value is not None:
+            int_at_least(name, value, 1)
     out, counts = [], {}
     for q in questions:
         counts[q.category] = counts.get(q.category, 0) + 1

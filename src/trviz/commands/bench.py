@@ -17,6 +17,8 @@ from pathlib import Path
 
 from trviz.bench.methods import DEFAULT_METHODS, METHODS, START_MODES
 from trviz.bench.suite import DEFAULT_MAX_NEW_TOKENS, DEFAULT_PER_CATEGORY
+from trviz.commands.args import check_model_args, check_outputs, positive_int
+from trviz.errors import ConfigError
 from trviz.plumbing import write_atomic
 
 
@@ -42,7 +44,7 @@ def register(sub) -> None:
     p.add_argument("--list-methods", action="store_true", help="print the methods and exit")
     p.add_argument(
         "--max-new-tokens",
-        type=int,
+        type=positive_int,
         default=DEFAULT_MAX_NEW_TOKENS,
         help=f"new tokens per answer (default {DEFAULT_MAX_NEW_TOKENS})",
     )
@@ -50,7 +52,7 @@ def register(sub) -> None:
     p.add_argument("--dtype", default="float32", help="float32 (exact) or bfloat16/float16")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--tree", default=None, help="tree preset for the 'tr' method (default auto)")
-    p.add_argument("--k", type=int, default=None, help="candidates per matrix row for 'tr'")
+    p.add_argument("--k", type=positive_int, default=None, help="candidates per row for 'tr'")
     p.add_argument(
         "--start",
         choices=START_MODES,
@@ -60,13 +62,13 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--per-category",
-        type=int,
+        type=positive_int,
         default=None,
         help=f"questions per category (built-in suite: 1..5, default "
         f"{DEFAULT_PER_CATEGORY}; prompt files: default all)",
     )
-    p.add_argument("--limit", type=int, default=None, help="at most this many questions")
-    p.add_argument("--repeats", type=int, default=1, help="time each call N times (median)")
+    p.add_argument("--limit", type=positive_int, help="at most this many questions")
+    p.add_argument("--repeats", type=positive_int, default=1, help="time each call N times")
     p.add_argument("--json", type=Path, help="write the result JSON here (rewritten per turn)")
     p.add_argument("--markdown", type=Path, help="write the Markdown tables here")
     p.add_argument("--html", type=Path, help="write the plotly figures to an offline HTML file")
@@ -92,14 +94,46 @@ def run(args: argparse.Namespace) -> int:
         return 0
     import trviz
 
+    questions = check(args)
     print(
         f"loading {args.model or 'SmolLM2-135M-Instruct (embedded)'} ({args.dtype})...",
         file=sys.stderr,
     )
     model, tok = trviz.load_model(args.model, dtype=args.dtype, device=args.device)
     if args.sweep_trees:
-        return _sweep(args, model, tok)
-    return _bench(args, model, tok)
+        return _sweep(args, model, tok, questions)
+    return _bench(args, model, tok, questions)
+
+
+# what a tree sweep does not use: refused when set, rather than ignored
+SWEEP_IGNORES = {"--markdown": None, "--tree": None, "--k": None, "--repeats": 1, "--start": "hot"}
+
+
+def check(args: argparse.Namespace):
+    """Every argument and file, before the model loads; returns the questions (None: the sweep's
+    built-in prompts)."""
+    from trviz.bench.methods import get_method
+    from trviz.config import TRConfig
+
+    check_model_args(args)
+    check_outputs(args, ("--json", "--markdown", "--html"), inputs=("--prompts",))
+    if args.sweep_trees:
+        for option, default in SWEEP_IGNORES.items():
+            if getattr(args, option[2:]) != default:
+                raise ConfigError(f"{option} does not apply to --sweep-trees")
+        if args.prompts is None and (args.per_category or args.limit):
+            raise ConfigError("--per-category/--limit apply to --prompts (the sweep has its own)")
+        return _questions(args) if args.prompts else None
+    if args.no_save:
+        raise ConfigError("--no-save only applies with --sweep-trees")
+    args.methods = [m for part in args.methods for m in part.split(",") if m]
+    if not args.methods:
+        raise ConfigError("--methods: no methods given; see --list-methods")
+    for name in args.methods:
+        get_method(name)
+    overrides = {key: v for key, v in (("tree", args.tree), ("k", args.k)) if v is not None}
+    TRConfig.preset("default", **overrides)  # as the 'tr' method will build it
+    return _questions(args)
 
 
 def _questions(args: argparse.Namespace):
@@ -107,22 +141,21 @@ def _questions(args: argparse.Namespace):
 
     if args.prompts is None:
         qs = builtin_suite(args.per_category or DEFAULT_PER_CATEGORY)
-        return qs[: args.limit] if args.limit else qs
+        return select(qs, limit=args.limit)
     return select(load_prompts(args.prompts), args.per_category, args.limit)
 
 
-def _bench(args: argparse.Namespace, model, tok) -> int:
+def _bench(args: argparse.Namespace, model, tok, questions) -> int:
     from trviz.bench import report
     from trviz.bench.runner import run_bench
 
-    methods = [m for part in args.methods for m in part.split(",") if m]
     save = (lambda r: r.save(args.json)) if args.json else None
     result = run_bench(
         model,
         tok,
-        _questions(args),
+        questions,
         max_new_tokens=args.max_new_tokens,
-        methods=methods,
+        methods=args.methods,
         start=args.start,
         tree=args.tree,
         k=args.k,
@@ -158,13 +191,13 @@ def _write(args: argparse.Namespace, result) -> None:
         _html(args.html, [report.speedup_figure(result), report.mat_speedup_figure(result)])
 
 
-def _sweep(args: argparse.Namespace, model, tok) -> int:
+def _sweep(args: argparse.Namespace, model, tok, questions) -> int:
     import json
 
     from trviz.bench import report
     from trviz.bench.sweep import sweep_trees
 
-    prompts = [q.turns[0] for q in _questions(args)] if args.prompts else None
+    prompts = [q.turns[0] for q in questions] if questions else None
     data = sweep_trees(
         model,
         tok,

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from trviz.bench.suite import DEFAULT_MAX_NEW_TOKENS, DEMO_PROMPTS, DEMO_WARMUP_PROMPT
+from trviz.commands.args import check_model_args, check_outputs, positive_int
 
 
 def register(sub) -> None:
@@ -14,7 +15,7 @@ def register(sub) -> None:
     p.add_argument("--dtype", default="float32", help="float32 (exact) or bfloat16 (speed mode)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--config", default="default", help="TR config preset: default or paper")
-    p.add_argument("--max-new-tokens", type=int, default=DEFAULT_MAX_NEW_TOKENS)
+    p.add_argument("--max-new-tokens", type=positive_int, default=DEFAULT_MAX_NEW_TOKENS)
     p.add_argument(
         "--trace",
         type=Path,
@@ -24,13 +25,23 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def check(args: argparse.Namespace):
+    """Every argument, before the model loads: the model, dtype, device, the config preset and
+    where the trace goes. Returns the config."""
+    import trviz
+
+    check_model_args(args)
+    check_outputs(args, ("--trace",))
+    return trviz.TRConfig.preset(args.config)
+
+
 def run(args: argparse.Namespace) -> int:
     import trviz
     from trviz.run import choose_tree
 
+    cfg = check(args)
     print(f"loading {args.model or 'SmolLM2-135M-Instruct (embedded)'} ({args.dtype})...")
     model, tok = trviz.load_model(args.model, dtype=args.dtype, device=args.device)
-    cfg = trviz.TRConfig.preset(args.config)
     choice = choose_tree(cfg, model)  # the tree generate verifies, and why
     extra = f" (base {choice.base.name} + {cfg.lookup}-node lookup branch)" if cfg.lookup else ""
     print(
