@@ -22,13 +22,18 @@ import torch
 
 from trviz.bench.suite import WARMUP_PROMPTS, builtin_suite
 from trviz.config import TRConfig
-from trviz.forward import prefill
+from trviz.cost import CostModel
+from trviz.forward import forward_tree, prefill
 from trviz.kv import crop, new_cache
 from trviz.plumbing import Clock, dtype_name
 from trviz.sweep_cache import save_sweep
+from trviz.tree_attention import TreeTensors, mask_kind
+from trviz.trees import get_tree
 
 SWEEP_TREES = ("chain-4", "tr-8", "tr-12", "tr-16", "tr-24", "tr-32", "tr-40", "2.2.2")
 SWEEP_Q = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128)
+GRID_Q = (1, 2, 3, 4, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 64, 80, 96, 128)
+GRID_LENS = (64, 256, 512, 1024, 2048, 4096)
 SWEEP_CATEGORIES = ("code", "translation", "math_reasoning", "mt_bench")
 
 
@@ -58,6 +63,49 @@ def forward_cost(
             if r:
                 times[q].append(elapsed)
     return {q: sorted(ts)[len(ts) // 2] for q, ts in times.items()}
+
+
+@torch.inference_mode()
+def forward_cost_grid(
+    model,
+    qs: Sequence[int] = GRID_Q,
+    lens: Sequence[int] = GRID_LENS,
+    repeats: int = 5,
+    seed: int = 0,
+    log: Callable[[str], None] | None = None,
+) -> CostModel:
+    """Median seconds of one tree forward over ``q`` tokens after ``L`` cached tokens, as a
+    :class:`~trviz.cost.CostModel` (no overhead: see :func:`step_overhead`).
+
+    The forward is the decoder's own (:func:`trviz.forward.forward_tree`, a 4-D mask, here a
+    chain). One cache per ``L``; repeats interleaved over ``L`` and ``q`` so drift hits every
+    cell alike; one untimed pass first; the cache is cropped back after every forward.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    vocab = model.get_output_embeddings().weight.shape[0]
+    ids = torch.randint(0, vocab, (max(lens) + max(qs),), generator=gen).to(model.device)
+    caches = {}
+    for n in lens:
+        caches[n] = new_cache(model)
+        prefill(model, caches[n], ids[:n])
+    chains = {q: TreeTensors.build(get_tree([(0,) * d for d in range(1, q)]), model.device)
+              for q in qs}  # fmt: skip
+    kind, clock = mask_kind(model), Clock(model.device)
+    times: dict[tuple[int, int], list[float]] = {(n, q): [] for n in lens for q in qs}
+    for r in range(repeats + 1):
+        for n in lens:
+            for q in qs:
+                t0 = clock()
+                forward_tree(model, caches[n], ids[n : n + q], chains[q], n, kind)
+                elapsed = clock() - t0
+                crop(caches[n], n)
+                if r:
+                    times[n, q].append(elapsed)
+        if log:
+            log(f"cost grid: repeat {r}/{repeats} done")
+    med = {key: sorted(ts)[len(ts) // 2] for key, ts in times.items()}
+    rows = tuple(tuple(med[n, q] for q in qs) for n in lens)
+    return CostModel(tuple(qs), tuple(lens), rows, source="measured")
 
 
 def tree_mat(
