@@ -31,7 +31,7 @@ def main() -> None:
     )
     for dtype in args.dtypes:
         model, _ = trviz.load_model(dtype=dtype, device="cpu")
-        cm = forward_cost_grid(model, args.qs, args.lens, args.repeats)
+        cm, quiet = forward_cost_grid(model, args.qs, args.lens, args.repeats)
         print(f"\n== {dtype}: forward seconds, ratio to q=1 at the same L ==")
         print("L \\ q  " + " ".join(f"{q:>6}" for q in cm.qs))
         for n, row in zip(cm.lens, cm.seconds):
@@ -44,7 +44,11 @@ def main() -> None:
         for row in cm.seconds:
             print("    (" + ", ".join(f"{s:.4f}" for s in row) + "),")
         print(")")
-        print(f"load average {os.getloadavg()[0]:.2f}")
+        print(
+            f"contention: other processes kept {quiet['others_cores_mean']:.2f} cores busy on "
+            f"average (max {quiet['others_cores_max']:.2f}) over {quiet['samples']} samples; "
+            f"{quiet['retaken']} retaken; load average {os.getloadavg()[0]:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,11 @@ correct given that its parent was accepted; this module estimates it per node *c
   (depth capped at :data:`MAX_DEPTH`);
 - a node copied from the context: ``(branch, match length)``, whether it is on the primary
   continuation or an alternative one, and the length of the context suffix that its copy extends
-  (the step's longest match plus the copied tokens above it), in :data:`MATCH_BUCKETS`.
+  (the step's longest match plus the copied tokens above it), in :data:`MATCH_BUCKETS`;
+
+and every class separately per *regime*: how many drafted tokens the previous step accepted
+(0, 1, or more; :data:`REGIMES`). Acceptance comes in runs: where the model writes text no
+drafter predicts, the previous step accepted nothing and this one likely accepts nothing too.
 
 Every candidate whose parent lies on the committed path is scored after the step, verified or
 pruned alike (the committed tokens are the truth either way), so pruning a class never starves
@@ -30,6 +34,7 @@ from trviz.trees import DEFAULT_RATES
 MAX_DEPTH = 8
 # Upper bounds of the match-length buckets (the last one is open-ended).
 MATCH_BUCKETS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+REGIMES = 3
 HORIZON = 100.0
 PRIOR_WEIGHT = 4.0
 FORMAT = "trviz.acceptance/1"
@@ -49,21 +54,23 @@ def match_bucket(length: int) -> int:
 class Acceptance:
     """Decayed hit/trial counts per node class, with the current estimate of each.
 
-    Classes are flat indices: matrix ``(depth, rank)`` first (:meth:`matrix_class`), then copy
-    ``(branch, bucket)`` (:meth:`copy_class`). ``rate[c]`` is the current estimate of class ``c``.
+    Classes are flat indices: per regime, matrix ``(depth, rank)`` first (:meth:`matrix_class`),
+    then copy ``(branch, bucket)`` (:meth:`copy_class`); add :meth:`offset` of the regime.
+    ``rate[c]`` is the current estimate of class ``c``.
     """
 
     def __init__(self, k: int, horizon: float = HORIZON, prior_weight: float = PRIOR_WEIGHT):
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         self.k, self.horizon, self.prior_weight = k, float(horizon), float(prior_weight)
-        n_copy = 2 * len(MATCH_BUCKETS)
         self._copy_base = MAX_DEPTH * k
-        self.prior = [_matrix_prior(r) for _ in range(MAX_DEPTH) for r in range(k)] + [
+        base = [_matrix_prior(r) for _ in range(MAX_DEPTH) for r in range(k)] + [
             p * (ALT_COPY_FACTOR if alt else 1.0) for alt in (0, 1) for p in COPY_PRIOR
         ]
-        self.hits = [0.0] * (self._copy_base + n_copy)
-        self.trials = [0.0] * (self._copy_base + n_copy)
+        self.n_base = len(base)
+        self.prior = base * REGIMES
+        self.hits = [0.0] * len(self.prior)
+        self.trials = [0.0] * len(self.prior)
         self.rate = list(self.prior)
 
     @property
@@ -77,6 +84,10 @@ class Acceptance:
     def copy_class(self, branch: int, match_len: int) -> int:
         """Class of a copied node on ``branch`` (0: primary) extending a ``match_len`` match."""
         return self._copy_base + (len(MATCH_BUCKETS) if branch else 0) + match_bucket(match_len)
+
+    def offset(self, accepted_before: int) -> int:
+        """Class offset of the regime after a step that accepted ``accepted_before`` drafts."""
+        return min(accepted_before, REGIMES - 1) * self.n_base
 
     def observe(self, cls: int, hit: bool) -> None:
         """One node of class ``cls`` was scored: correct (``hit``) or not."""
@@ -92,15 +103,16 @@ class Acceptance:
         new.hits, new.trials, new.rate = list(self.hits), list(self.trials), list(self.rate)
         return new
 
-    def summary(self) -> dict[str, list[float]]:
-        """Current estimates as ``{"matrix": [depth-1 rates by rank], "copy": [...], "alt": [...]}``
-        (what a person reads; :meth:`to_dict` is what is saved)."""
-        nb = len(MATCH_BUCKETS)
-        c = self._copy_base
+    def summary(self, accepted_before: int = 0) -> dict[str, list[float]]:
+        """Current estimates in one regime: ``{"matrix": [depth-1 rates by rank], "copy":
+        [primary by match bucket], "alt": [...]}`` (what a person reads; :meth:`to_dict` is what
+        is saved)."""
+        nb, off = len(MATCH_BUCKETS), self.offset(accepted_before)
+        c = off + self._copy_base
         return {
-            "matrix": [round(x, 3) for x in self.rate[: self.k]],
+            "matrix": [round(x, 3) for x in self.rate[off : off + self.k]],
             "copy": [round(x, 3) for x in self.rate[c : c + nb]],
-            "alt": [round(x, 3) for x in self.rate[c + nb :]],
+            "alt": [round(x, 3) for x in self.rate[c + nb : c + 2 * nb]],
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -109,6 +121,7 @@ class Acceptance:
             "k": self.k,
             "max_depth": MAX_DEPTH,
             "match_buckets": list(MATCH_BUCKETS),
+            "regimes": REGIMES,
             "horizon": self.horizon,
             "prior_weight": self.prior_weight,
             "hits": list(self.hits),
@@ -122,7 +135,11 @@ class Acceptance:
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise MatrixError("acceptance estimates: not a trviz.acceptance/1 record")
         new = cls(int(d["k"]), float(d["horizon"]), float(d["prior_weight"]))
-        same = d.get("max_depth") == MAX_DEPTH and d.get("match_buckets") == list(MATCH_BUCKETS)
+        same = (
+            d.get("max_depth") == MAX_DEPTH
+            and d.get("match_buckets") == list(MATCH_BUCKETS)
+            and d.get("regimes") == REGIMES
+        )
         if not same or len(d["hits"]) != new.n_classes or len(d["trials"]) != new.n_classes:
             raise MatrixError("acceptance estimates were saved with another class layout")
         new.hits, new.trials = [float(x) for x in d["hits"]], [float(x) for x in d["trials"]]

@@ -88,11 +88,17 @@ class TemplateClasses:
 
 
 def candidates(
-    root: int, tc: TemplateClasses, drafted: list[int], copies: Copies, est: Acceptance
+    root: int,
+    tc: TemplateClasses,
+    drafted: list[int],
+    copies: Copies,
+    est: Acceptance,
+    accepted_before: int = 0,
 ) -> Candidates:
     """Merge the matrix drafts (``drafted[i]``: token of template node ``i``, -1 unwritten) and
-    the matcher's ``copies`` into one trie, and price every node with ``est``."""
-    rate, k = est.rate, est.k
+    the matcher's ``copies`` into one trie, and price every node with ``est`` in the regime
+    after a step that accepted ``accepted_before`` drafts."""
+    rate, k, off = est.rate, est.k, est.offset(accepted_before)
     c = Candidates([root], [-1], [0], [0], [()], [1.0], [False], [{}], copies.match_len)
     cond = c.p  # conditional rates first; turned into path products at the end
 
@@ -113,11 +119,12 @@ def candidates(
         t, par = drafted[i], where[tc.parents[i]]
         if t >= 0 and par >= 0:  # a repeated token (zero-filled rows) joins the first copy
             found = c.children[par].get(t)
-            where[i] = add(par, t, tc.ranks[i], tc.classes[i], False) if found is None else found
+            cls = tc.classes[i] + off
+            where[i] = add(par, t, tc.ranks[i], cls, False) if found is None else found
     for b, chain in enumerate(copies.chains):
         node = 0
         for j, t in enumerate(chain):
-            cls = est.copy_class(b, copies.match_len + j)
+            cls = est.copy_class(b, copies.match_len + j) + off
             nxt = c.children[node].get(t)
             if nxt is None:
                 nxt = add(node, t, k + b, cls, True)

@@ -113,7 +113,7 @@ def tr_step(
     path = tt.tree.ancestors[best]
     t3 = clock()
     # compact: keep the KV entries of root + accepted nodes, contiguous after the prefix
-    compact(cache, prefix_len, tt.path_index[best], len(path), path[-1] == len(path) - 1)
+    compact(cache, prefix_len, tt.path(best), len(path), path[-1] == len(path) - 1)
     t4 = clock()
     # update: recycle every node's top-k candidates into its token's row
     candidates = logits.topk(table.shape[1], dim=-1).indices  # [S, k]

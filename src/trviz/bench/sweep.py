@@ -15,11 +15,14 @@ model/device/dtype (:mod:`trviz.sweep_cache`) and ``TRConfig(tree="auto")`` uses
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import torch
 
+from trviz.bench.runner import busy_cpu_s
 from trviz.bench.suite import WARMUP_PROMPTS, builtin_suite
 from trviz.config import TRConfig
 from trviz.cost import CostModel
@@ -73,13 +76,15 @@ def forward_cost_grid(
     repeats: int = 5,
     seed: int = 0,
     log: Callable[[str], None] | None = None,
-) -> CostModel:
+) -> tuple[CostModel, dict[str, float]]:
     """Median seconds of one tree forward over ``q`` tokens after ``L`` cached tokens, as a
-    :class:`~trviz.cost.CostModel` (no overhead: see :func:`step_overhead`).
+    :class:`~trviz.cost.CostModel` (no overhead), and how quiet the machine was.
 
     The forward is the decoder's own (:func:`trviz.forward.forward_tree`, a 4-D mask, here a
     chain). One cache per ``L``; repeats interleaved over ``L`` and ``q`` so drift hits every
-    cell alike; one untimed pass first; the cache is cropped back after every forward.
+    cell alike; one untimed pass first; the cache is cropped back after every forward. A sample
+    during which other processes kept more than :data:`QUIET_CORES` cores busy is taken again
+    (up to :data:`QUIET_TRIES` times): a shared machine inflates small forwards most.
     """
     gen = torch.Generator().manual_seed(seed)
     vocab = model.get_output_embeddings().weight.shape[0]
@@ -91,21 +96,50 @@ def forward_cost_grid(
     chains = {q: TreeTensors.build(get_tree([(0,) * d for d in range(1, q)]), model.device)
               for q in qs}  # fmt: skip
     kind, clock = mask_kind(model), Clock(model.device)
+
+    def forward(n: int, q: int) -> None:
+        forward_tree(model, caches[n], ids[n : n + q], chains[q], n, kind)
+        crop(caches[n], n)
+
     times: dict[tuple[int, int], list[float]] = {(n, q): [] for n in lens for q in qs}
+    others, retaken = [], 0
     for r in range(repeats + 1):
         for n in lens:
             for q in qs:
-                t0 = clock()
-                forward_tree(model, caches[n], ids[n : n + q], chains[q], n, kind)
-                elapsed = clock() - t0
-                crop(caches[n], n)
+                seconds, busy, tries = quiet_time(partial(forward, n, q), clock)
                 if r:
-                    times[n, q].append(elapsed)
+                    times[n, q].append(seconds)
+                    others.append(busy)
+                    retaken += tries - 1
         if log:
-            log(f"cost grid: repeat {r}/{repeats} done")
+            log(f"cost grid: pass {r}/{repeats} done")
     med = {key: sorted(ts)[len(ts) // 2] for key, ts in times.items()}
     rows = tuple(tuple(med[n, q] for q in qs) for n in lens)
-    return CostModel(tuple(qs), tuple(lens), rows, source="measured")
+    quiet = {"others_cores_mean": sum(others) / len(others), "others_cores_max": max(others),
+             "retaken": retaken, "samples": len(others)}  # fmt: skip
+    return CostModel(tuple(qs), tuple(lens), rows, source="measured"), quiet
+
+
+QUIET_CORES = 0.25
+QUIET_TRIES = 6
+
+
+def quiet_time(fn: Callable[[], None], clock: Clock) -> tuple[float, float, int]:
+    """``(seconds, other processes' busy cores, tries)`` of ``fn()``, retaken while other
+    processes kept more than :data:`QUIET_CORES` cores busy (at most :data:`QUIET_TRIES` tries;
+    the last try counts whatever it measured). Without ``/proc/stat`` the first try counts."""
+    for tries in range(1, QUIET_TRIES + 1):
+        busy0, cpu0 = busy_cpu_s(), time.process_time()
+        t0 = clock()
+        fn()
+        wall = clock() - t0
+        cpu, busy1 = time.process_time() - cpu0, busy_cpu_s()
+        if busy0 is None or busy1 is None:
+            return wall, 0.0, tries
+        others = max(busy1 - busy0 - cpu, 0.0) / wall
+        if others <= QUIET_CORES:
+            break
+    return wall, others, tries
 
 
 def tree_mat(
