@@ -243,6 +243,16 @@ _PAPER_CHILDREN: dict[Path, int] = {
 DEFAULT_RATES: tuple[float, ...] = (0.342, 0.101, 0.044, 0.029, 0.017, 0.012, 0.014, 0.011)
 
 PRESET_SIZES = (8, 12, 16, 24, 32, 40)
+SPINE = 12  # depth of the rank-0 chain in a candidate template
+
+
+def candidate_tree(n_nodes: int, spine: int = SPINE, name: str | None = None) -> Tree:
+    """A candidate template for the per-step budget (:mod:`trviz.budget`): the ``n_nodes``
+    rate-shaped tree plus a rank-0 chain down to depth ``spine``, so that when the estimates
+    say rank 0 keeps being right the budget can verify deep."""
+    base = Tree.from_acceptance(DEFAULT_RATES, n_nodes)
+    paths = set(base.paths[1:]) | {(0,) * d for d in range(1, spine + 1)}
+    return Tree.from_paths(paths, name or f"cand-{n_nodes}")
 
 
 def _build_presets() -> dict[str, Tree]:
@@ -263,12 +273,15 @@ def get_tree(spec: str | Tree | Iterable[Sequence[int]]) -> Tree:
     if isinstance(spec, str):
         if spec in PRESETS:
             return PRESETS[spec]
-        shaped = re.fullmatch(r"auto-(\d+)", spec)
-        if shaped:  # any size, shaped like the tr-N presets
-            return Tree.from_acceptance(DEFAULT_RATES, int(shaped[1]), name=spec)
+        shaped = re.fullmatch(r"(auto|cand)-(\d+)", spec)
+        if shaped and shaped[1] == "auto":  # any size, shaped like the tr-N presets
+            return Tree.from_acceptance(DEFAULT_RATES, int(shaped[2]), name=spec)
+        if shaped:
+            return candidate_tree(int(shaped[2]))
         raise TemplateError(
-            f"unknown tree {spec!r}; presets: {', '.join(PRESETS)}, or auto-N (N drafted nodes "
-            "shaped from measured per-rank acceptance rates)"
+            f"unknown tree {spec!r}; presets: {', '.join(PRESETS)}, auto-N (N drafted nodes "
+            "shaped from measured per-rank acceptance rates) or cand-N (auto-N plus a rank-0 "
+            f"chain to depth {SPINE}: a candidate template for the budget)"
         )
     return Tree.from_paths(spec)
 
