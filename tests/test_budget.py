@@ -6,12 +6,14 @@ import itertools
 import random
 
 import pytest
+import torch
 
 from trviz.acceptance import MATCH_BUCKETS, Acceptance, match_bucket
 from trviz.budget import TemplateClasses, candidates, choose, pruned, score, verified_tree
 from trviz.cost import CostModel, flat_then_linear
 from trviz.errors import ConfigError, MatrixError
 from trviz.lookup import NO_COPIES, Copies
+from trviz.matrix import load_matrix, new_matrix
 from trviz.trees import Tree
 
 # ----- acceptance estimates ---------------------------------------------------------------------
@@ -181,3 +183,15 @@ def test_score_counts_kept_and_pruned_children_along_the_committed_path():
     assert est.hits[est.copy_class(0, 4)] == 1  # 21 under 20: correct
     assert est.trials[est.matrix_class(2, 0)] == 1 and est.hits[est.matrix_class(2, 0)] == 0
     assert est.trials[est.copy_class(0, 5)] == 1 and est.hits[est.copy_class(0, 5)] == 0  # 22
+
+
+def test_estimates_travel_with_the_matrix_and_older_files_still_load(tmp_path):
+    m = new_matrix(50, 8)
+    m.acceptance = Acceptance(8)
+    m.acceptance.observe(m.acceptance.copy_class(0, 12), True)
+    back = load_matrix(m.save(tmp_path / "m.pt"))
+    assert back.acceptance.rate == m.acceptance.rate
+    assert m.clone().acceptance is not m.acceptance
+    old = {"format": "trviz.matrix/1", "table": m.table, "fingerprint": "", "steps_seen": 0}
+    torch.save(old | {"meta": {}}, tmp_path / "old.pt")  # saved before the budget existed
+    assert load_matrix(tmp_path / "old.pt").acceptance is None

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 
+from trviz.acceptance import Acceptance
 from trviz.errors import ConfigError, MatrixError
 from trviz.plumbing import write_atomic
 
@@ -40,6 +41,7 @@ class Matrix:
     fingerprint: str = ""
     steps_seen: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    acceptance: Acceptance | None = None  # the budget's running estimates (hot start)
 
     @property
     def vocab_size(self) -> int:
@@ -65,7 +67,8 @@ class Matrix:
         return int(self.meta.get("fill", 0))
 
     def clone(self) -> Matrix:
-        return Matrix(self.table.clone(), self.fingerprint, self.steps_seen, dict(self.meta))
+        est = self.acceptance.clone() if self.acceptance is not None else None
+        return Matrix(self.table.clone(), self.fingerprint, self.steps_seen, dict(self.meta), est)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Save atomically, with the vocabulary fingerprint and metadata."""
@@ -75,6 +78,7 @@ class Matrix:
             "fingerprint": self.fingerprint,
             "steps_seen": self.steps_seen,
             "meta": self.meta,
+            "acceptance": self.acceptance.to_dict() if self.acceptance is not None else None,
         }
         return write_atomic(path, lambda f: torch.save(payload, f))
 
@@ -116,6 +120,8 @@ def load_matrix(
     if not isinstance(payload, dict) or payload.get("format") != "trviz.matrix/1":
         raise MatrixError(f"{path}: not a trviz matrix file")
     m = Matrix(payload["table"], payload["fingerprint"], payload["steps_seen"], payload["meta"])
+    if payload.get("acceptance") is not None:  # files saved before the budget have none
+        m.acceptance = Acceptance.from_dict(payload["acceptance"])
     if fingerprint is not None and m.fingerprint != fingerprint:
         raise MatrixError(
             f"{path} was built with another tokenizer vocabulary (fingerprint "
