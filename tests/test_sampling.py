@@ -281,11 +281,12 @@ def test_a_biased_verifier_is_caught(tiny, hot, monkeypatch, form, name, bug):
 def test_sampling_verifies_the_auto_sampling_tree():
     model = make_tiny("llama", vocab=V).to(torch.bfloat16)
     tok = TinyTokenizer(V)
-    cfg = trviz.TRConfig.preset("default")  # what generate uses without a config
+    # a static tree (the budget sizes its trees from the acceptance it measures instead)
+    cfg = trviz.TRConfig.preset("default", budget=False, copy=5)
     want = {s: cfg.step_tree(model, sampling=s)[0] for s in (False, True)}
     assert want[True].size < want[False].size  # bf16 on CPU: a smaller tree when sampling
     for temperature, sampled in ((None, False), (0.7, True)):
-        r = trviz.generate(model, tok, PROMPT, 4, temperature=temperature, record="summary")
+        r = trviz.generate(model, tok, PROMPT, 4, cfg, temperature=temperature, record="summary")
         assert r.trace.meta["tree"]["name"] == want[sampled].name
 
 

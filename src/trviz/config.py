@@ -1,10 +1,11 @@
 """Decoder configuration: a frozen dataclass validated on construction; presets are plain dicts.
 
 ``PAPER`` reproduces the reference implementation (80-node "2.2.2" tree, k=8, zero-initialised
-matrix carried across prompts). ``DEFAULT`` is what we recommend: a tree sized for the device (a
-CPU cannot verify 81 tokens for free), unwritten rows marked so they are never drafted, and a
-5-node prompt-lookup branch (tokens copied from the context, which a first-order table cannot
-predict: +23..27% MAT on SmolLM2 at 8-12 nodes, `python benchmarks/tree_mat.py`). Stdlib only.
+matrix carried across prompts). ``DEFAULT`` is what we recommend: unwritten rows marked so they
+are never drafted, longest-match copying from the context (what a first-order table cannot
+predict), and a per-step budget that verifies, each step, only the drafted tokens whose expected
+gain pays for their cost on this device at this context length (a CPU cannot verify 81 tokens
+for free; a GPU can). Stdlib only.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ from trviz.sweep_cache import swept_tree
 from trviz.trees import Tree, check_fits, get_tree, with_lookup_branch
 
 PAPER: dict[str, Any] = {"name": "paper", "tree": "2.2.2", "k": 8, "dedupe": False}
-DEFAULT: dict[str, Any] = {"name": "default", "tree": "auto", "k": 8, "dedupe": True, "lookup": 5}
+DEFAULT: dict[str, Any] = {
+    "name": "default",
+    "tree": "auto",
+    "k": 8,
+    "dedupe": True,
+    "copy": 32,
+    "copy_branches": 3,
+    "budget": True,
+}
 PRESETS = {"paper": PAPER, "default": DEFAULT}
 
 # Tree used by tree="auto", by (device type, dtype name). CPU verification cost grows quickly with
@@ -48,6 +57,13 @@ AUTO_SAMPLING_TREES: dict[tuple[str, str], str] = {
 }
 
 
+# Candidate template the per-step budget prunes from (tree="auto" with budget=True), by device
+# type: the budget keeps a handful of nodes on a CPU, where every verified token costs, and
+# dozens on a GPU, where a forward over 80 tokens costs about what one token costs.
+AUTO_CANDIDATES: dict[str, str] = {"cpu": "cand-40", "cuda": "cand-80"}
+FALLBACK_CANDIDATES = "cand-40"
+
+
 @dataclass(frozen=True)
 class TRConfig:
     """How Token Recycling drafts and updates.
@@ -60,9 +76,20 @@ class TRConfig:
         top-k ids, so siblings drafted from a written row never repeat a token.
     seed_from_prompt: before decoding, write the rows of the prompt's tokens from the prefill
         logits (a known variant; the paper starts from whatever the matrix holds).
-    lookup: length of an extra root branch drafted by prompt lookup (tokens that followed the
-        latest earlier occurrence of the context's last ``lookup_ngram``..1 tokens); 0 = off
+    lookup: length of an extra root branch drafted by n-gram prompt lookup (tokens that followed
+        the latest earlier occurrence of the context's last ``lookup_ngram``..1 tokens); 0 = off
         (the paper). Without a match the branch is drafted from the matrix like the others.
+    copy: longest-match copying (:class:`~trviz.lookup.SuffixAutomaton`): the tokens that
+        followed the longest earlier occurrence of the context's suffix. On a static tree, the
+        length of the copy branch (as ``lookup``); with ``budget``, the longest copied chain the
+        budget may verify. 0 = off. Not together with ``lookup``.
+    copy_branches: with ``budget``, how many distinct continuations of the match are proposed.
+    budget: a new tree every step (:mod:`trviz.budget`): ``tree`` becomes the candidate template
+        the matrix fills, copies join it, and the step verifies the candidates whose expected
+        accepted tokens pay for their cost on this device at this context length (from 1 token,
+        plain decoding, to a large tree). Off in the paper's configuration.
+    budget_nodes: with ``budget``, verify exactly this many candidates each step instead of
+        sizing the tree by cost (for comparisons at equal tokens per forward); 0 = by cost.
     chat: apply the tokenizer's chat template to string prompts (None: when the tokenizer has one).
     """
 
@@ -72,6 +99,10 @@ class TRConfig:
     seed_from_prompt: bool = False
     lookup: int = 0
     lookup_ngram: int = 3
+    copy: int = 0
+    copy_branches: int = 1
+    budget: bool = False
+    budget_nodes: int = 0
     chat: bool | None = None
     name: str = "custom"
 
@@ -80,6 +111,10 @@ class TRConfig:
             raise ConfigError(f"k must be a positive int, got {self.k!r}")
         if self.lookup < 0 or self.lookup_ngram < 1:
             raise ConfigError("lookup must be >= 0 and lookup_ngram >= 1")
+        if self.copy < 0 or self.copy_branches < 1 or self.budget_nodes < 0:
+            raise ConfigError("copy and budget_nodes must be >= 0, copy_branches >= 1")
+        if self.copy and self.lookup:
+            raise ConfigError("choose one copy source: copy (longest match) or lookup (n-gram)")
         if self.tree != "auto":
             tree = get_tree(self.tree)
             check_fits(tree, self.k)
@@ -106,6 +141,10 @@ class TRConfig:
         """
         if isinstance(self.tree, Tree):
             return self.tree
+        if self.budget:
+            tree = get_tree(AUTO_CANDIDATES.get(device_type, FALLBACK_CANDIDATES))
+            check_fits(tree, self.k)
+            return tree
         key = (device_type, dtype_name)
         name = AUTO_SAMPLING_TREES.get(key) if sampling else None
         name = (
@@ -122,13 +161,15 @@ class TRConfig:
         )
 
     def step_tree(self, model, sampling: bool = False) -> tuple[Tree, tuple[int, ...]]:
-        """The tree one step verifies on ``model`` (:meth:`model_tree`), with the prompt-lookup
-        branch when ``lookup`` is on, and that branch's node indices (root-side first; empty
-        without lookup). ``tree.size`` is the tokens per forward."""
+        """The tree one step verifies on ``model`` (:meth:`model_tree`), with the copy branch
+        when ``lookup`` or ``copy`` is on, and that branch's node indices (root-side first; empty
+        without one). ``tree.size`` is the tokens per forward. With ``budget`` this is the
+        candidate template, and no branch: copies join the candidates each step."""
         tree = self.model_tree(model, sampling)
-        if not self.lookup:
+        branch = self.lookup or self.copy
+        if self.budget or not branch:
             return tree, ()
-        tree, chain = with_lookup_branch(tree, self.lookup, self.k)
+        tree, chain = with_lookup_branch(tree, branch, self.k)
         check_fits(tree, self.k)
         return tree, chain
 

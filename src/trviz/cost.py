@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trviz.errors import ConfigError
+from trviz.sweep_cache import load_sweep
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,49 @@ def _bracket(grid: Sequence[int], x: float) -> tuple[int, float]:
     return i, (x - grid[i]) / (grid[i + 1] - grid[i])
 
 
+def bilinear(coef: tuple[float, float, float, float], overhead: tuple[float, float], source: str):
+    """The model ``a + b*q + c*L + d*q*L`` seconds (``coef = (a, b, c, d)``) as a 2 x 2 grid
+    (bilinear interpolation of a bilinear function is exact, and so is extrapolation)."""
+    a, b, c, d = coef
+    qs, lens = (1, 128), (64, 4096)
+    rows = tuple(tuple(a + b * q + c * n + d * q * n for q in qs) for n in lens)
+    return CostModel(qs, lens, rows, overhead, source)
+
+
 def flat_then_linear(flat_until: int, slope: float, source: str) -> CostModel:
     """A curve for hardware where a forward is nearly free up to ``flat_until`` tokens (a GPU:
     memory-bound decoding), then grows by ``slope`` one-token costs per extra token."""
     qs = (1, flat_until, 4 * flat_until)
     row = (1.0, 1.0, 1.0 + slope * 3 * flat_until)
     return CostModel(qs, (256,), (row,), (0.0, 0.0), source)
+
+
+# Built-in curves, by (device type, dtype name). CPU: a + b*q + c*L + d*q*L fitted (least squares)
+# to the median forward times measured on this project's 2-core CPU over q = 1..128 and
+# L = 64..4,096 (`python benchmarks/cost_grid.py`, docs/benchmarks.md), plus the per-step overhead
+# measured with the budget on. GPU: flat to 64 tokens, then one more one-token cost per 64 tokens
+# (decoding is memory-bound there; `trviz bench --sweep-trees` measures your own).
+BUILTIN: dict[tuple[str, str], CostModel] = {
+    ("cpu", "float32"): bilinear(
+        (1.187e-01, 1.886e-03, 2.475e-05, 6.974e-07), (1.5e-3, 2e-5), "built-in table (cpu, fp32)"
+    ),
+    ("cpu", "bfloat16"): bilinear(
+        (7.435e-02, 6.350e-04, 1.467e-05, 2.211e-07), (1.5e-3, 2e-5), "built-in table (cpu, bf16)"
+    ),
+}
+BUILTIN[("cpu", "float16")] = BUILTIN[("cpu", "bfloat16")]
+GPU_CURVE = flat_then_linear(64, 1 / 64, "built-in curve (gpu: flat to 64 tokens)")
+
+
+def device_cost(model_name: str | None, device_type: str, dtype_name: str) -> CostModel:
+    """The cost model for a model on a device: the grid ``trviz bench --sweep-trees`` cached for
+    it, else :data:`BUILTIN` (a GPU curve for CUDA, the CPU fp32 one for anything unknown)."""
+    data = load_sweep(model_name, device_type, dtype_name) if model_name else None
+    if data and isinstance(data.get("cost_grid"), dict):
+        try:
+            return CostModel.from_dict(data["cost_grid"], f"tree sweep ({data.get('cache_file')})")
+        except (KeyError, TypeError, ValueError, ConfigError):
+            pass  # an unreadable grid: fall back to the built-in curve
+    if device_type == "cuda":
+        return GPU_CURVE
+    return BUILTIN.get((device_type, dtype_name), BUILTIN[("cpu", "float32")])

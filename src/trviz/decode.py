@@ -11,19 +11,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 
 from trviz.config import TRConfig, as_config
+from trviz.cost import device_cost
+from trviz.drafter import Drafter, make_drafter
 from trviz.errors import ConfigError, PromptError
 from trviz.forward import forward_one, forward_tree, prefill
 from trviz.kv import compact, new_cache
-from trviz.lookup import NgramIndex
 from trviz.matrix import (
     Matrix,
     check_matrix,
-    draft,
     new_matrix,
     update,
     write_winners,
@@ -79,29 +79,26 @@ def tr_step(
     model,
     cache,
     matrix: Matrix,
+    drafter: Drafter,
     root: torch.Tensor,
     prefix_len: int,
-    tt: TreeTensors,
     kind: str,
     snapshot: bool,
     clock: Clock,
-    lookup: Lookup | None = None,
     sampling: SamplingParams | None = None,
     generator: torch.Generator | None = None,
 ) -> StepTensors:
-    """One Token Recycling step; mutates ``cache`` and ``matrix`` in place.
+    """One Token Recycling step; mutates ``cache``, ``matrix`` and ``drafter`` in place.
 
-    ``lookup`` (chain node indices, copied tokens) overrides a lookup branch's matrix drafts.
     ``sampling``: draw from the nodes' processed distributions instead of taking the argmax
     (``trviz.sampling``: on the host walk, only at the nodes it visits); verification follows the
     samples, which keeps sampling exact.
     """
     table = matrix.table
     t0 = clock()
-    # draft: fill the template breadth-first from the matrix (one gather per depth)
-    tokens = draft(table, root, tt.parents, tt.ranks, tt.tree.layers)  # [S]
-    if lookup is not None:
-        _override(tokens, lookup)
+    # draft: the step's tree from the matrix (+ copies from the context), pruned by the budget
+    d = drafter.draft(table, root, prefix_len)
+    tokens, tt = d.tokens, d.tt  # [S]
     rows_before = table[tokens.clamp_min(0)] if snapshot else None  # [S, k], for the trace
     t1 = clock()
     # forward: root + tree in one target forward under tree attention
@@ -115,13 +112,13 @@ def tr_step(
     # compact: keep the KV entries of root + accepted nodes, contiguous after the prefix
     compact(cache, prefix_len, tt.path(best), len(path), path[-1] == len(path) - 1)
     t4 = clock()
-    # update: recycle every node's top-k candidates into its token's row
+    # update: recycle every node's top-k candidates into its token's row; the drafter learns
     candidates = logits.topk(table.shape[1], dim=-1).indices  # [S, k]
     winners = write_winners(tokens, tt.ancestors[best], tt.depths)
     update(table, tokens, candidates, winners)
+    drafter.learn(d, [host_tokens[i] for i in path[1:]] + [bonus])
     t5 = clock()
     timings = dict(zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)))
-    copied = lookup.nodes[: len(lookup.tokens)] if lookup is not None else ()  # host-side
     return StepTensors(
         tokens,
         argmax,
@@ -133,7 +130,9 @@ def tr_step(
         host_tokens,
         bonus,
         timings,
-        copied,
+        d.copied,
+        tt.tree,
+        d.budget,
     )
 
 
@@ -159,25 +158,6 @@ def _verify(
     best_t = accept(followable, argmax, tt)
     host = torch.cat([best_t.view(1), argmax[best_t].view(1), tokens]).tolist()  # one sync
     return argmax, host[0], host[1], host[2:]
-
-
-class Lookup(NamedTuple):
-    """A prompt-lookup draft for one step: the chain's node indices (on the device and on the
-    host, so recording needs no device read) and the copied tokens (may be empty)."""
-
-    chain: torch.Tensor
-    nodes: tuple[int, ...]
-    tokens: list[int]
-
-
-def _override(tokens: torch.Tensor, lookup: Lookup) -> None:
-    """Put prompt-lookup tokens on the chain; below a short match the chain is left empty."""
-    if lookup.tokens:
-        m = len(lookup.tokens)
-        tokens[lookup.chain[:m]] = torch.tensor(
-            lookup.tokens, dtype=tokens.dtype, device=tokens.device
-        )
-        tokens[lookup.chain[m:]] = -1
 
 
 def seed_matrix(table: torch.Tensor, ids: torch.Tensor, logits: torch.Tensor) -> None:
@@ -294,7 +274,8 @@ def generate(
         level = "summary"
     device = model.device
     tree, chain = cfg.step_tree(model, sampling=sp is not None)
-    ids = _prepare(model, tokenizer, prompt, max_new_tokens, chat, tree.size)
+    most = tree.size + (cfg.copy or cfg.lookup) * cfg.copy_branches if cfg.budget else tree.size
+    ids = _prepare(model, tokenizer, prompt, max_new_tokens, chat, most)
     vocab = model.get_output_embeddings().weight.shape[0]
     fp = tokenizer_fingerprint(tokenizer, vocab)
     if matrix is None:
@@ -311,7 +292,7 @@ def generate(
     ):
         matrix.meta.setdefault(key, value)  # what a saved matrix says about where it came from
     table = matrix.table
-    tt, kind = TreeTensors.build(tree, device), mask_kind(model)
+    kind = mask_kind(model)
     clock = Clock(device, sync=level != "none")
     eos = eos_ids(model, tokenizer)
     records: list[StepRecord] | None = [] if level != "none" else None
@@ -326,35 +307,24 @@ def generate(
     stats = Stats(
         prompt_tokens=len(ids), prefill_s=clock() - t_start, phase_s=dict.fromkeys(PHASES, 0.0)
     )
-    index = NgramIndex(ids, cfg.lookup_ngram) if chain else None
-    chain_t = torch.tensor(chain, dtype=torch.long, device=device)
+    cost = device_cost(model.name_or_path, device.type, dtype_name(model.dtype))
+    drafter = make_drafter(cfg, tree, chain, ids, matrix, cost, device, full=level == "full")
     root, prefix_len, out, finish = prompt_t[-1], len(ids) - 1, [], None
     while finish is None:
-        lookup = None if index is None else Lookup(chain_t, chain, index.continuation(len(chain)))
         st = tr_step(
-            model,
-            cache,
-            matrix,
-            root,
-            prefix_len,
-            tt,
-            kind,
-            level == "full",
-            clock,
-            lookup,
-            sp,
+            model, cache, matrix, drafter, root, prefix_len, kind, level == "full", clock, sp,
             generator,
-        )
+        )  # fmt: skip
         committed, finish = _commit(
             [st.host_tokens[i] for i in st.path[1:]] + [st.bonus], eos, max_new_tokens - len(out)
         )
         out += committed
-        if index is not None:
-            index.extend(committed)
+        drafter.extend(committed)
+        stats.verified += st.tree.size
         for phase, s in st.timings.items():
             stats.phase_s[phase] += s
         if records is not None:
-            rec = step_record(level, stats.steps, prefix_len, tree, st, committed)
+            rec = step_record(level, stats.steps, prefix_len, st.tree, st, committed)
             records.append(rec)
             if on_step is not None:
                 on_step(rec)

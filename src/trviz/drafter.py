@@ -33,11 +33,13 @@ from trviz.budget import (
     score,
     verified_tree,
 )
+from trviz.config import TRConfig
 from trviz.cost import CostModel
 from trviz.lookup import NO_COPIES, NgramIndex, SuffixAutomaton
-from trviz.matrix import draft
+from trviz.matrix import Matrix, draft
 from trviz.trace import Budget
 from trviz.tree_attention import TreeTensors
+from trviz.trees import Tree
 
 Matcher = SuffixAutomaton | NgramIndex
 COST_REFRESH = 16  # context tokens between two reads of the cost curve
@@ -100,7 +102,7 @@ class BudgetDrafter:
     def __init__(
         self,
         template: TreeTensors,
-        matcher: Matcher,
+        matcher: Matcher | None,
         est: Acceptance,
         cost: CostModel,
         copy: int,
@@ -128,7 +130,7 @@ class BudgetDrafter:
     def draft(self, table: torch.Tensor, root: torch.Tensor, prefix_len: int) -> StepDraft:
         tpl = self.template
         drafted = draft(table, root, tpl.parents, tpl.ranks, tpl.tree.layers).tolist()
-        found = self.matcher.copies(self.copy, self.branches) if self.copy else NO_COPIES
+        found = self.matcher.copies(self.copy, self.branches) if self.matcher else NO_COPIES
         cands = candidates(drafted[0], self.classes, drafted, found, self.est, self.accepted_before)
         costs = self.step_costs(prefix_len + 1)
         sel = choose(cands, costs, self.nodes)
@@ -157,7 +159,8 @@ class BudgetDrafter:
         self.accepted_before = len(truth) - 1
 
     def extend(self, committed: list[int]) -> None:
-        self.matcher.extend(committed)
+        if self.matcher is not None:
+            self.matcher.extend(committed)
 
 
 def _full_budget(budget: Budget, cands: Candidates, sel: Selection) -> Budget:
@@ -172,4 +175,32 @@ def _full_budget(budget: Budget, cands: Candidates, sel: Selection) -> Budget:
         pruned_tokens=tuple(cands.tokens[c] for c in left),
         pruned_p=tuple(round(cands.p[c], 4) for c in left),
         pruned_copied=tuple(number[c] for c in left if cands.copied[c]),
+    )
+
+
+Drafter = StaticDrafter | BudgetDrafter
+
+
+def make_drafter(
+    cfg: TRConfig,
+    tree: Tree,
+    chain: tuple[int, ...],
+    prompt_ids: list[int],
+    matrix: Matrix,
+    cost: CostModel,
+    device: torch.device,
+    full: bool = False,
+) -> Drafter:
+    """The drafter ``cfg`` asks for: ``tree`` (and its copy ``chain``) from
+    :meth:`TRConfig.step_tree`; the budget keeps its estimates on ``matrix`` (hot start)."""
+    tt = TreeTensors.build(tree, device)
+    length = cfg.copy or cfg.lookup
+    matcher = make_matcher(prompt_ids, cfg.copy, cfg.lookup_ngram) if length else None
+    if not cfg.budget:
+        return StaticDrafter(tt, chain, matcher)
+    if matrix.acceptance is None or matrix.acceptance.k != cfg.k:
+        matrix.acceptance = Acceptance(cfg.k)
+    branches = cfg.copy_branches if cfg.copy else 1
+    return BudgetDrafter(
+        tt, matcher, matrix.acceptance, cost, length, branches, cfg.budget_nodes, full=full
     )

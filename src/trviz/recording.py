@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from trviz.trace import LEVELS, RowWrite, StepRecord
+from trviz.trace import LEVELS, Budget, RowWrite, StepRecord
 from trviz.trees import Tree
 
 
@@ -31,7 +31,9 @@ class StepTensors:
     host_tokens: list[int]
     bonus: int
     timings: dict[str, float]
-    lookup_nodes: tuple[int, ...] = ()  # chain nodes that carried prompt-lookup tokens
+    lookup_nodes: tuple[int, ...] = ()  # nodes that carried tokens copied from the context
+    tree: Tree | None = None  # the tree this step verified
+    budget: Budget | None = None  # the per-step budget's decision (None: a static tree)
 
 
 def check_level(level: str) -> str:
@@ -52,6 +54,7 @@ def step_record(
         bonus=st.bonus,
         committed=tuple(committed),
         timings=dict(st.timings),
+        budget=st.budget,
     )
     if level != "full":
         return StepRecord(**base)
@@ -92,5 +95,7 @@ def trace_token_ids(prompt_ids: list[int], out: list[int], records: list[StepRec
             for w in r.rows_written:
                 ids.update(w.old)
                 ids.update(w.new)
+        if r.budget is not None and r.budget.pruned_tokens is not None:
+            ids.update(r.budget.pruned_tokens)
     ids.discard(-1)
     return ids
