@@ -27,4 +27,4 @@ bench: setup
 	$(BIN)/trviz bench
 
 lint: setup
-	$(BIN)/ruff check src tests tr_notebooks && $(BIN)/ruff format --check src tests tr_notebooks
+	$(BIN)/ruff check src tests tr_notebooks benchmarks scripts && $(BIN)/ruff format --check src tests tr_notebooks benchmarks scripts

@@ -19,7 +19,9 @@ import platform
 import torch
 
 import trviz
-from trviz.demo import DEMO_PROMPTS, WARMUP_PROMPT
+from trviz.bench.suite import DEMO_PROMPTS
+from trviz.bench.suite import DEMO_WARMUP_PROMPT as WARMUP_PROMPT
+from trviz.run import choose_tree
 
 PROMPTS = {
     **DEMO_PROMPTS,
@@ -42,29 +44,35 @@ def mismatch(a: list[int], b: list[int]) -> int:
 def run_dtype(dtype: str, max_new: int, repeats: int) -> dict:
     model, tok = trviz.load_model(dtype=dtype, device="cpu")
     cfgs = {"tr": trviz.TRConfig.preset("default"), "tr-paper": trviz.TRConfig.preset("paper")}
-    tree = cfgs["tr"].resolve_tree("cpu", dtype)
-    print(f"\n== {dtype}: default tree {tree!r}; paper tree 2.2.2 (80 nodes) ==")
+    choice = choose_tree(cfgs["tr"], model)
+    print(f"\n== {dtype}: default tree {choice.tree!r} ({choice.source}); paper tree 2.2.2 ==")
     matrices = {
         name: trviz.generate(model, tok, WARMUP_PROMPT, max_new, cfg, record="none").matrix
         for name, cfg in cfgs.items()
     }
     trviz.greedy(model, tok, WARMUP_PROMPT, 16, record="none")  # warm kernels
-    tot = {m: {"wall": 0.0, "new": 0, "steps": 0, "mismatch": 0, "phases": {}} for m in
-           ("greedy", *cfgs)}
-    head = f"{'prompt':<10} {'greedy t/s':>10} " + " ".join(
-        f"{m + ' t/s':>12} {'x':>5} {'MAT':>5}" for m in cfgs) + "  identical"
+    tot = {
+        m: {"wall": 0.0, "new": 0, "steps": 0, "mismatch": 0, "phases": {}}
+        for m in ("greedy", *cfgs)
+    }
+    head = (
+        f"{'prompt':<10} {'greedy t/s':>10} "
+        + " ".join(f"{m + ' t/s':>12} {'x':>5} {'MAT':>5}" for m in cfgs)
+        + "  identical"
+    )
     print(head)
     for _ in range(repeats):
         for i, (name, prompt) in enumerate(PROMPTS.items()):
             order = ["greedy", *cfgs]
-            order = order[i % 3:] + order[: i % 3]  # rotate who goes first
+            order = order[i % 3 :] + order[: i % 3]  # rotate who goes first
             res = {}
             for m in order:
                 if m == "greedy":
                     res[m] = trviz.greedy(model, tok, prompt, max_new, record="none")
                 else:
-                    res[m] = trviz.generate(model, tok, prompt, max_new, cfgs[m],
-                                            matrix=matrices[m], record="none")
+                    res[m] = trviz.generate(
+                        model, tok, prompt, max_new, cfgs[m], matrix=matrices[m], record="none"
+                    )
                     matrices[m] = res[m].matrix
             g = res["greedy"]
             cells = []
@@ -78,12 +86,18 @@ def run_dtype(dtype: str, max_new: int, repeats: int) -> dict:
                     t["phases"][ph] = t["phases"].get(ph, 0.0) + s
             for m in cfgs:
                 r = res[m]
-                cells.append(f"{r.stats.tokens_per_s:12.1f} "
-                             f"{r.stats.tokens_per_s / g.stats.tokens_per_s:5.2f} "
-                             f"{r.stats.mat:5.2f}")
+                cells.append(
+                    f"{r.stats.tokens_per_s:12.1f} "
+                    f"{r.stats.tokens_per_s / g.stats.tokens_per_s:5.2f} "
+                    f"{r.stats.mat:5.2f}"
+                )
             same = all(res[m].tokens == g.tokens for m in cfgs)
-            print(f"{name:<10} {g.stats.tokens_per_s:10.1f} " + " ".join(cells) +
-                  f"  {'yes' if same else 'NO'}", flush=True)
+            print(
+                f"{name:<10} {g.stats.tokens_per_s:10.1f} "
+                + " ".join(cells)
+                + f"  {'yes' if same else 'NO'}",
+                flush=True,
+            )
     g = tot["greedy"]
     cells = []
     for m in cfgs:
@@ -97,11 +111,17 @@ def run_dtype(dtype: str, max_new: int, repeats: int) -> dict:
         ph = t["phases"]
         overhead = 1 - ph.get("forward", 0) / sum(ph.values()) if ph else float("nan")
         rate = t["mismatch"] / max(g["new"], 1)
-        out[m] = {"speedup": (t["new"] / t["wall"]) / (g["new"] / g["wall"]),
-                  "mat": t["new"] / t["steps"], "mismatch_rate": rate, "overhead": overhead}
-        print(f"  {m}: speedup {out[m]['speedup']:.2f}x, MAT {out[m]['mat']:.2f}, "
-              f"per-step overhead {overhead * 100:.1f}% of step time, "
-              f"token mismatch vs {dtype} greedy {t['mismatch']}/{g['new']} ({rate * 100:.2f}%)")
+        out[m] = {
+            "speedup": (t["new"] / t["wall"]) / (g["new"] / g["wall"]),
+            "mat": t["new"] / t["steps"],
+            "mismatch_rate": rate,
+            "overhead": overhead,
+        }
+        print(
+            f"  {m}: speedup {out[m]['speedup']:.2f}x, MAT {out[m]['mat']:.2f}, "
+            f"per-step overhead {overhead * 100:.1f}% of step time, "
+            f"token mismatch vs {dtype} greedy {t['mismatch']}/{g['new']} ({rate * 100:.2f}%)"
+        )
         if dtype == "float32" and t["mismatch"]:
             print(f"  ERROR: {m} differs from greedy in fp32")
     m = matrices["tr"]
@@ -119,8 +139,12 @@ def recording_cost(model, tok, cfg, matrix, max_new: int, rounds: int = 3) -> No
             r = trviz.generate(model, tok, prompt, max_new, cfg, matrix=matrix, record=level)
             per_step[level].append(r.stats.wall_s / r.stats.steps)
     base = min(per_step["none"])
-    print(f"  recording cost (best of {rounds}, per step): " + ", ".join(
-        f"{lvl} {min(v) * 1000:.1f} ms ({min(v) / base:.3f}x)" for lvl, v in per_step.items()))
+    print(
+        f"  recording cost (best of {rounds}, per step): "
+        + ", ".join(
+            f"{lvl} {min(v) * 1000:.1f} ms ({min(v) / base:.3f}x)" for lvl, v in per_step.items()
+        )
+    )
 
 
 def main() -> None:
@@ -129,9 +153,11 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"])
     args = ap.parse_args()
-    print(f"trviz {trviz.__version__}, torch {torch.__version__}, threads "
-          f"{torch.get_num_threads()}, {platform.processor() or platform.machine()}, "
-          f"load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"trviz {trviz.__version__}, torch {torch.__version__}, threads "
+        f"{torch.get_num_threads()}, {platform.processor() or platform.machine()}, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
     for dtype in args.dtypes:
         run_dtype(dtype, args.max_new_tokens, args.repeats)
 

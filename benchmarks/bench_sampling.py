@@ -23,6 +23,7 @@ import torch
 
 import trviz
 from trviz.bench.suite import WARMUP_PROMPTS, builtin_suite
+from trviz.run import choose_tree
 
 METHODS = ("plain", "tr")
 
@@ -39,7 +40,7 @@ def bench_dtype(dtype: str, args) -> list[tuple]:
     if args.lookup is not None:
         overrides["lookup"] = args.lookup
     cfg = trviz.TRConfig.preset("default", **overrides)
-    tree = cfg.step_tree(model, sampling=True)[0]  # the sampling tree, lookup branch included
+    tree = choose_tree(cfg, model, sampling=True).tree  # the sampling tree, lookup branch included
     matrix = None
     for prompt in WARMUP_PROMPTS:
         matrix = trviz.generate(

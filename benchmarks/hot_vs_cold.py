@@ -24,6 +24,7 @@ import trviz
 from trviz.bench.suite import SHORT_NAMES, WARMUP_PROMPTS, builtin_suite
 from trviz.matrix import load_matrix
 from trviz.model import tokenizer_fingerprint
+from trviz.run import choose_tree
 
 STARTS = ("cold", "seeded", "hot")
 
@@ -47,8 +48,12 @@ def main() -> None:
     ap.add_argument("--max-new-tokens", type=int, default=96)
     ap.add_argument("--dtype", default="float32")
     ap.add_argument("--config", default="default", choices=("default", "paper"))
-    ap.add_argument("--matrix-file", type=Path, default=None,
-                    help="where the warm-up matrix is saved (default: a temporary file)")
+    ap.add_argument(
+        "--matrix-file",
+        type=Path,
+        default=None,
+        help="where the warm-up matrix is saved (default: a temporary file)",
+    )
     args = ap.parse_args()
 
     model, tok = trviz.load_model(dtype=args.dtype, device="cpu")
@@ -56,11 +61,15 @@ def main() -> None:
     build_hot_file(model, tok, args.config, args.max_new_tokens, path)
     vocab = model.get_output_embeddings().weight.shape[0]
     hot = load_matrix(path, fingerprint=tokenizer_fingerprint(tok, vocab))
-    tree = trviz.TRConfig.preset(args.config).step_tree(model)[0]  # lookup branch included
-    print(f"model {model.name_or_path} {args.dtype}, config {args.config}, tree {tree.name} "
-          f"({tree.size} tokens/forward), {args.max_new_tokens} new tokens")
-    print(f"hot matrix: {path} ({hot.written_rows()} rows written, steps_seen {hot.steps_seen}, "
-          f"meta {hot.meta})\n")
+    tree = choose_tree(trviz.TRConfig.preset(args.config), model).tree  # lookup branch included
+    print(
+        f"model {model.name_or_path} {args.dtype}, config {args.config}, tree {tree.name} "
+        f"({tree.size} tokens/forward), {args.max_new_tokens} new tokens"
+    )
+    print(
+        f"hot matrix: {path} ({hot.written_rows()} rows written, steps_seen {hot.steps_seen}, "
+        f"meta {hot.meta})\n"
+    )
 
     questions = builtin_suite(args.per_category)
     totals = {s: {"new": 0, "steps": 0, "wall": 0.0} for s in STARTS}
@@ -68,11 +77,16 @@ def main() -> None:
     print(f"{'question':<22}" + "".join(f"{s + ' MAT':>12}" for s in STARTS) + "  identical")
     for i, q in enumerate(questions):
         order = STARTS[i % 3 :] + STARTS[: i % 3]
-        res = {s: run_start(s, model, tok, q.turns[0], args.config, args.max_new_tokens, hot)
-               for s in order}
+        res = {
+            s: run_start(s, model, tok, q.turns[0], args.config, args.max_new_tokens, hot)
+            for s in order
+        }
         same = len({tuple(r.tokens) for r in res.values()}) == 1
-        print(f"{q.qid:<22}" + "".join(f"{res[s].stats.mat:>12.2f}" for s in STARTS)
-              + f"  {'yes' if same else 'NO'}")
+        print(
+            f"{q.qid:<22}"
+            + "".join(f"{res[s].stats.mat:>12.2f}" for s in STARTS)
+            + f"  {'yes' if same else 'NO'}"
+        )
         if not same and args.dtype == "float32":
             print("  ERROR: tokens differ between starts in fp32")
         cat = per_cat.setdefault(q.category, {s: [0, 0] for s in STARTS})
@@ -87,14 +101,22 @@ def main() -> None:
     print(f"\n{'category':<10}" + head + f"{'hot/cold':>10}")
     for cat, d in per_cat.items():
         mat = {s: d[s][0] / d[s][1] for s in STARTS}
-        print(f"{SHORT_NAMES.get(cat, cat):<10}" + "".join(f"{mat[s]:>12.2f}" for s in STARTS)
-              + f"{mat['hot'] / mat['cold']:>9.2f}x")
+        print(
+            f"{SHORT_NAMES.get(cat, cat):<10}"
+            + "".join(f"{mat[s]:>12.2f}" for s in STARTS)
+            + f"{mat['hot'] / mat['cold']:>9.2f}x"
+        )
     mat = {s: t["new"] / t["steps"] for s, t in totals.items()}
     tps = {s: t["new"] / t["wall"] for s, t in totals.items()}
-    print(f"{'overall':<10}" + "".join(f"{mat[s]:>12.2f}" for s in STARTS)
-          + f"{mat['hot'] / mat['cold']:>9.2f}x")
-    print("\ntokens/s (prefill included): " + ", ".join(
-        f"{s} {tps[s]:.1f} ({tps[s] / tps['cold']:.2f}x cold)" for s in STARTS))
+    print(
+        f"{'overall':<10}"
+        + "".join(f"{mat[s]:>12.2f}" for s in STARTS)
+        + f"{mat['hot'] / mat['cold']:>9.2f}x"
+    )
+    print(
+        "\ntokens/s (prefill included): "
+        + ", ".join(f"{s} {tps[s]:.1f} ({tps[s] / tps['cold']:.2f}x cold)" for s in STARTS)
+    )
 
 
 if __name__ == "__main__":

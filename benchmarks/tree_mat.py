@@ -16,7 +16,8 @@ import argparse
 from collections import Counter
 
 import trviz
-from trviz.demo import DEMO_PROMPTS, WARMUP_PROMPT
+from trviz.bench.suite import DEMO_PROMPTS
+from trviz.bench.suite import DEMO_WARMUP_PROMPT as WARMUP_PROMPT
 
 EXTRA_PROMPTS = {
     "code2": "def merge_sorted(a: list[int], b: list[int]) -> list[int]:\n"
@@ -49,8 +50,9 @@ def rank_rates(trace, k: int) -> Counter:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--max-new-tokens", type=int, default=128)
-    ap.add_argument("--trees", nargs="+", default=["2.2.2", "tr-8", "tr-12", "tr-16", "tr-24",
-                                                   "tr-32", "tr-40"])
+    ap.add_argument(
+        "--trees", nargs="+", default=["2.2.2", "tr-8", "tr-12", "tr-16", "tr-24", "tr-32", "tr-40"]
+    )
     ap.add_argument("--dtype", default="float32")
     ap.add_argument("--dedupe", action="store_true", help="use the default config's -1 fill")
     ap.add_argument("--lookup", type=int, default=0, help="prompt-lookup branch length")
@@ -60,14 +62,25 @@ def main() -> None:
     prompts = {**DEMO_PROMPTS, **EXTRA_PROMPTS}
     print(f"{'tree':>8} {'nodes':>5} " + " ".join(f"{p:>8}" for p in prompts) + "  overall")
     for tree in args.trees:
-        cfg = trviz.TRConfig(tree=tree, dedupe=args.dedupe, lookup=args.lookup,
-                             seed_from_prompt=args.seed_from_prompt)
+        cfg = trviz.TRConfig(
+            tree=tree,
+            dedupe=args.dedupe,
+            lookup=args.lookup,
+            seed_from_prompt=args.seed_from_prompt,
+        )
         warm = trviz.generate(model, tok, WARMUP_PROMPT, args.max_new_tokens, cfg, record="none")
         m = warm.matrix
         mats, new, steps, hits = [], 0, 0, Counter()
         for p in prompts.values():
-            r = trviz.generate(model, tok, p, args.max_new_tokens, cfg, matrix=m,
-                               record="full" if tree == "2.2.2" and not args.lookup else "none")
+            r = trviz.generate(
+                model,
+                tok,
+                p,
+                args.max_new_tokens,
+                cfg,
+                matrix=m,
+                record="full" if tree == "2.2.2" and not args.lookup else "none",
+            )
             m = r.matrix
             mats.append(r.stats.mat)
             new += r.stats.new_tokens
@@ -75,15 +88,20 @@ def main() -> None:
             if r.trace is not None:
                 hits += rank_rates(r.trace, cfg.k)
         size = trviz.get_tree(tree).n_nodes + args.lookup
-        print(f"{tree:>8} {size:>5} " + " ".join(f"{x:8.2f}" for x in mats) +
-              f"  {new / steps:.3f}", flush=True)
+        print(
+            f"{tree:>8} {size:>5} " + " ".join(f"{x:8.2f}" for x in mats) + f"  {new / steps:.3f}",
+            flush=True,
+        )
         if hits:
             total = sum(hits.values())
             ranks = [hits[r] / total for r in range(cfg.k)]
-            print("   P(true next token at rank r of the row read): "
-                  + ", ".join(f"{x:.3f}" for x in ranks)
-                  + f"; not in row {hits['miss'] / total:.3f}; node drafted no children "
-                  f"{hits['unread'] / total:.3f}", flush=True)
+            print(
+                "   P(true next token at rank r of the row read): "
+                + ", ".join(f"{x:.3f}" for x in ranks)
+                + f"; not in row {hits['miss'] / total:.3f}; node drafted no children "
+                f"{hits['unread'] / total:.3f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -4,15 +4,18 @@ assertions)."""
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 from tiny_models import TinyTokenizer, make_tiny
 
 from trviz.bench import report
 from trviz.bench.result import BenchResult
-from trviz.bench.sweep import choose_tree, forward_cost, sweep_trees
-from trviz.cli import build_parser
+from trviz.bench.sweep import best_measured_tree, forward_cost_grid, sweep_trees
+from trviz.commands import build_parser
 from trviz.config import AUTO_SAMPLING_TREES, AUTO_TREES, TRConfig
+from trviz.cost import device_cost
+from trviz.run import choose_tree
 from trviz.sweep_cache import load_sweep, save_sweep, sweep_key, swept_tree
 from trviz.trees import get_tree
 
@@ -96,9 +99,9 @@ SWEEP = {
 }  # fmt: skip
 
 
-def test_choose_tree_break_even_by_hand():
+def test_best_measured_tree_break_even_by_hand():
     trees = json.loads(json.dumps(SWEEP["trees"]))
-    best = choose_tree({1: 0.040, 9: 0.050, 81: 0.180}, trees)
+    best = best_measured_tree({1: 0.040, 9: 0.050, 81: 0.180}, trees)
     assert best == "tr-8"
     assert trees["tr-8"]["break_even_mat"] == pytest.approx(0.052 / 0.040)
     assert trees["2.2.2"]["break_even_mat"] == pytest.approx(0.184 / 0.040)
@@ -117,54 +120,86 @@ def cache_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
-def test_sweep_cache_drives_auto_tree(cache_dir):
+def fake_model(name: str | None, dtype: str = "float32"):
+    """What choose_tree reads of a model: its device, dtype and name."""
+    import torch
+
+    return SimpleNamespace(
+        device=torch.device("cpu"), dtype=getattr(torch, dtype), name_or_path=name
+    )
+
+
+def test_sweep_cache_drives_auto_tree_and_says_so(cache_dir):
     cfg = TRConfig()  # tree="auto"
     static = AUTO_TREES[("cpu", "float32")]
-    assert cfg.resolve_tree("cpu", "float32", "some/model").name == static
+    choice = choose_tree(cfg, fake_model("some/model"))
+    assert choice.tree.name == static and choice.source == "table ('cpu', 'float32')"
     path = save_sweep({"best_tree": "tr-32"}, "some/model", "cpu", "float32")
     assert path.parent == cache_dir / "sweeps" and path.name.startswith("model-")
-    assert swept_tree("some/model", "cpu", "float32") == "tr-32"
-    assert cfg.resolve_tree("cpu", "float32", "some/model").name == "tr-32"
-    assert cfg.resolve_tree("cpu", "bfloat16", "some/model").name == AUTO_TREES[("cpu", "bfloat16")]
-    assert cfg.resolve_tree("cpu", "float32", "other/model").name == static
-    assert cfg.resolve_tree("cpu", "float32").name == static  # no model name: static table
-    assert TRConfig(tree="tr-8").resolve_tree("cpu", "float32", "some/model").name == "tr-8"
+    assert swept_tree("some/model", "cpu", "float32") == ("tr-32", str(path))
+    choice = choose_tree(cfg, fake_model("some/model"))
+    assert choice.tree.name == "tr-32" and choice.source == f"tree sweep ({path})"
+    bf16 = choose_tree(cfg, fake_model("some/model", "bfloat16")).tree.name
+    assert bf16 == AUTO_TREES[("cpu", "bfloat16")]
+    assert choose_tree(cfg, fake_model("other/model")).tree.name == static
+    assert choose_tree(cfg, fake_model(None)).tree.name == static  # no model name: static table
+    explicit = choose_tree(TRConfig(tree="tr-8"), fake_model("some/model"))
+    assert explicit.tree.name == "tr-8" and explicit.source == "config"
     save_sweep({"best_tree": "not-a-preset"}, "some/model", "cpu", "float32")
-    assert cfg.resolve_tree("cpu", "float32", "some/model").name == static
+    assert choose_tree(cfg, fake_model("some/model")).tree.name == static
     path.write_text("{broken")
     assert load_sweep("some/model", "cpu", "float32") is None
 
 
+def test_resolve_tree_is_pure_and_adds_the_copy_branch():
+    cfg = TRConfig.preset("static")  # copy=5 on a fixed tree
+    choice = cfg.resolve_tree("cpu", "float32", swept=("tr-12", "some file"))
+    assert choice.base.name == "tr-12" and choice.tree.name == "tr-12+copy5"
+    assert choice.tree.size == choice.base.size + 5 and len(choice.chain) == 5
+    assert choice.source == "tree sweep (some file)"
+    assert cfg.resolve_tree("cpu", "float32").base.name == AUTO_TREES[("cpu", "float32")]
+    # the budget: the device's candidate template, no branch (copies join it every step)
+    budget = TRConfig.preset("default").resolve_tree("cpu", "float32", swept=("tr-12", "f"))
+    assert budget.tree.name == "cand-40" and budget.chain == () and "candidates" in budget.source
+
+
 def test_sampling_takes_its_own_auto_tree_and_ignores_the_greedy_sweep(cache_dir):
-    cfg = TRConfig()
+    cfg = TRConfig()  # a static tree
     save_sweep({"best_tree": "tr-32"}, "some/model", "cpu", "bfloat16")
-    assert cfg.resolve_tree("cpu", "bfloat16", "some/model").name == "tr-32"
+    model = fake_model("some/model", "bfloat16")
+    assert choose_tree(cfg, model).tree.name == "tr-32"
     sampled = AUTO_SAMPLING_TREES[("cpu", "bfloat16")]
-    assert cfg.resolve_tree("cpu", "bfloat16", "some/model", sampling=True).name == sampled
+    assert choose_tree(cfg, model, sampling=True).tree.name == sampled
     assert get_tree(sampled).size < get_tree(AUTO_TREES[("cpu", "bfloat16")]).size
     # no sampling entry: sampling resolves as greedy does
     assert ("cpu", "float32") not in AUTO_SAMPLING_TREES
     static = AUTO_TREES[("cpu", "float32")]
-    assert cfg.resolve_tree("cpu", "float32", sampling=True).name == static
-    assert TRConfig(tree="tr-12").resolve_tree("cpu", "bfloat16", sampling=True).name == "tr-12"
+    assert cfg.resolve_tree("cpu", "float32", sampling=True).tree.name == static
+    assert (
+        TRConfig(tree="tr-12").resolve_tree("cpu", "bfloat16", sampling=True).tree.name == "tr-12"
+    )
     assert sweep_key("a/b", "cpu", "float32") != sweep_key("c/b", "cpu", "float32")
 
 
 def test_forward_cost_and_sweep_on_tiny_model(cache_dir):
     model = make_tiny("llama")
-    cost = forward_cost(model, (1, 4, 9), prefix_len=16, repeats=2)
-    assert set(cost) == {1, 4, 9} and all(s > 0 for s in cost.values())
+    grid, quiet = forward_cost_grid(model, (1, 4, 9), (16, 32), repeats=2)
+    assert grid.lens == (16, 32) and all(s > 0 for row in grid.seconds for s in row)
+    assert quiet["samples"] == 12 and quiet["others_cores_mean"] >= 0
     model.name_or_path = "tiny-test-model"
     data = sweep_trees(model, TinyTokenizer(), trees=("chain-4", "tr-8"), prompts=["t5 t6 t7 t5"],
-                       warmup=["t3 t4"], max_new_tokens=8, qs=(1, 2), repeats=1,
+                       warmup=["t3 t4"], max_new_tokens=8, qs=(1, 2), lens=(16,), repeats=1,
                        log=lambda s: None)  # fmt: skip
-    # q grid + the tokens per forward the default config verifies: tree + 5-node lookup branch
+    # q grid + the tokens per forward the static config verifies: tree + 5-node copy branch
     assert set(data["cost_s"]) == {"1", "2", "10", "14"}
-    assert data["trees"]["tr-8"]["size"] == 14 and data["lookup"] == 5
+    assert data["trees"]["tr-8"]["size"] == 14 and data["copy"] == 5
     assert data["best_tree"] in ("chain-4", "tr-8")
     for t in data["trees"].values():
         assert t["mat"] >= 1.0 and t["break_even_mat"] > 0 and t["steps"] >= 1
-    assert swept_tree("tiny-test-model", "cpu", "float32") == data["best_tree"]
+    assert swept_tree("tiny-test-model", "cpu", "float32")[0] == data["best_tree"]
+    # the budget prices its trees with the sweep's grid (q x L), overhead fitted from the trees
+    cost = device_cost("tiny-test-model", "cpu", "float32")
+    assert cost.source.startswith("tree sweep") and cost.lens == (16, 256)
     json.dumps(data)
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import trviz
-from trviz.cli import main
-from trviz.export import parse_steps
+from trviz.commands import main
+from trviz.commands.replay import parse_steps
 
 DATA = Path(__file__).parent / "data"
 SMALL = DATA / "trace-small.json"

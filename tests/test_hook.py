@@ -5,6 +5,8 @@ from __future__ import annotations
 from tiny_models import TinyTokenizer, make_tiny
 
 import trviz
+import trviz.text
+import trviz.views
 
 PROMPT = [5, 17, 33, 5, 17, 60, 7, 5, 17]
 
@@ -65,3 +67,21 @@ def test_rows_written_show_old_and_new_values():
     for tok, row in second.rows_read.items():
         if tok in written:
             assert row == written[tok]
+
+
+def test_a_live_trace_renders_views_while_the_run_goes_on():
+    """LiveTrace keeps token strings as the steps arrive: views work from inside the hook."""
+    model, tok = make_tiny("llama", seed=3), TinyTokenizer()
+    drawn = []
+
+    def draw(rec):
+        drawn.append(trviz.text.tree_text(live.trace, rec.step))
+        drawn.append(trviz.views.tree_figure(live.trace, rec.step).layout.title.text)
+
+    live = trviz.LiveTrace(tok, then=draw)
+    r = trviz.generate(model, tok, PROMPT, 12, config={"tree": "tr-8"}, on_step=live)
+    assert len(live.trace) == len(r.trace) and len(drawn) == 2 * len(r.trace)
+    assert live.trace.steps == r.trace.steps
+    known = live.trace.meta["token_strings"]
+    assert {t: known[t] for t in known} == {t: r.trace.meta["token_strings"][t] for t in known}
+    assert drawn[0] == trviz.text.tree_text(r.trace, r.trace.steps[0].step)

@@ -17,9 +17,10 @@ import torch
 from tiny_models import TinyTokenizer, make_tiny
 
 import trviz
-import trviz.decode
 import trviz.sampling
+import trviz.verify
 from trviz.errors import ConfigError
+from trviz.run import choose_tree
 from trviz.sampling import (
     SamplingParams,
     choose,
@@ -56,10 +57,8 @@ def hot(tiny):
 
 
 @pytest.fixture(params=["walk", "parallel"])
-def verifier(request, monkeypatch):
+def verifier(request):
     """Which verification form runs: the host walk (CPU's own) or the parallel draw."""
-    if request.param == "parallel":
-        monkeypatch.setattr(trviz.decode, "HOST_WALK_DEVICES", ())
     return request.param
 
 
@@ -175,7 +174,7 @@ def test_tr_sampling_matches_the_exact_distribution(tiny, hot, verifier, kw):
             tok,
             PROMPT,
             N_TOKENS,
-            config={"tree": TREE},
+            config={"tree": TREE, "sampling_verify": verifier},
             matrix=hot,
             record="none",
             seed=seed,
@@ -254,16 +253,14 @@ def test_a_biased_verifier_is_caught(tiny, hot, monkeypatch, form, name, bug):
     model, tok = tiny
     kw = dict(temperature=1.0)
     exact = exact_distribution(model, SamplingParams(**kw))
-    if form == "parallel":
-        monkeypatch.setattr(trviz.decode, "HOST_WALK_DEVICES", ())
-    monkeypatch.setattr(trviz.decode, name, bug)
+    monkeypatch.setattr(trviz.verify, name, bug)
     counts, _ = draw(
         lambda seed: trviz.generate(
             model,
             tok,
             PROMPT,
             N_TOKENS,
-            config={"tree": TREE},
+            config={"tree": TREE, "sampling_verify": form},
             matrix=hot,
             record="none",
             seed=seed,
@@ -283,7 +280,7 @@ def test_sampling_verifies_the_auto_sampling_tree():
     tok = TinyTokenizer(V)
     # a static tree (the budget sizes its trees from the acceptance it measures instead)
     cfg = trviz.TRConfig.preset("default", budget=False, copy=5)
-    want = {s: cfg.step_tree(model, sampling=s)[0] for s in (False, True)}
+    want = {s: choose_tree(cfg, model, sampling=s).tree for s in (False, True)}
     assert want[True].size < want[False].size  # bf16 on CPU: a smaller tree when sampling
     for temperature, sampled in ((None, False), (0.7, True)):
         r = trviz.generate(model, tok, PROMPT, 4, cfg, temperature=temperature, record="summary")
@@ -369,7 +366,14 @@ def test_records_hold_the_samples_and_the_walk(tiny, hot, verifier):
     host walk draws exactly at the nodes it visits (root + accepted path), -1 elsewhere."""
     model, tok = tiny
     r = trviz.generate(
-        model, tok, PROMPT, 24, config={"tree": TREE}, matrix=hot, temperature=1.0, seed=1
+        model,
+        tok,
+        PROMPT,
+        24,
+        config={"tree": TREE, "sampling_verify": verifier},
+        matrix=hot,
+        temperature=1.0,
+        seed=1,
     )
     for rec in r.trace.steps:
         for node in rec.accepted:

@@ -49,6 +49,7 @@ _LAZY = {
     "greedy": "trviz.decode",
     "hf_generate": "trviz.decode",
     "GenerationResult": "trviz.decode",
+    "LiveTrace": "trviz.recording",
     "Matrix": "trviz.matrix",
     "new_matrix": "trviz.matrix",
     "load_matrix": "trviz.matrix",

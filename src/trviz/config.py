@@ -10,12 +10,11 @@ for free; a GPU can). Stdlib only.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
 
 from trviz.errors import ConfigError
-from trviz.plumbing import dtype_name
-from trviz.sweep_cache import swept_tree
+from trviz.trees import PRESETS as TREE_PRESETS
 from trviz.trees import Tree, check_fits, get_tree, with_lookup_branch
 
 PAPER: dict[str, Any] = {"name": "paper", "tree": "2.2.2", "k": 8, "dedupe": False}
@@ -28,15 +27,16 @@ DEFAULT: dict[str, Any] = {
     "copy_branches": 3,
     "budget": True,
 }
-PRESETS = {"paper": PAPER, "default": DEFAULT}
+# The default's drafter on one fixed tree every step (the tree sweep's and the ablations'
+# reference): tree="auto" resolves as AUTO_TREES says, plus a 5-node longest-match copy branch.
+STATIC: dict[str, Any] = {"name": "static", "tree": "auto", "k": 8, "dedupe": True, "copy": 5}
+PRESETS = {"paper": PAPER, "default": DEFAULT, "static": STATIC}
 
 # Tree used by tree="auto", by (device type, dtype name). CPU verification cost grows quickly with
 # the number of tokens per forward, so CPU trees are small; a GPU verifies 81 tokens almost free.
-# CPU entries: MAT per unit of forward cost on this project's 2-core CPU, lookup branch included
-# (MAT from `python benchmarks/tree_mat.py`; forward cost over q tokens relative to q=1 from the
-# tree sweep in docs/benchmarks.md: fp32 1.65x at q=8, 1.9x at q=14..16; bf16 1.1x at q=8, 1.25x
-# at q=14, 1.4x at q=22, 1.65x at q=32).
-# `trviz bench --sweep-trees` caches a per-machine choice that overrides this table.
+# The CPU entries are the best MAT per unit of forward cost measured on this project's 2-core CPU
+# (docs/benchmarks.md, "Tree sweep"). A cached `trviz bench --sweep-trees` result overrides this
+# table (trviz.run.choose_tree), and the choice and its source are recorded in the trace.
 AUTO_TREES: dict[tuple[str, str], str] = {
     ("cpu", "float32"): "tr-8",
     ("cpu", "bfloat16"): "tr-16",
@@ -47,21 +47,33 @@ AUTO_TREES: dict[tuple[str, str], str] = {
 }
 
 # Tree used by tree="auto" when sampling, where it differs from the greedy choice. A sample follows
-# a draft less often than the argmax does, so deep trees pay for nodes that are rarely reached.
-# Measured (bf16, T=0.7, `benchmarks/bench_sampling.py --tree ...`, 7 prompts x 64 tokens, speedup
-# over plain sampling): chain-4 1.21x, tr-8 1.20x, tr-12 1.12x, tr-16 1.06x (all + lookup branch).
-# A per-machine sweep (greedy MAT) does not override this table.
+# a draft less often than the argmax does, so deep trees pay for nodes that are rarely reached
+# (measured: docs/sampling-and-large-models.md). A greedy tree sweep does not override it.
 AUTO_SAMPLING_TREES: dict[tuple[str, str], str] = {
     ("cpu", "bfloat16"): "tr-8",
     ("cpu", "float16"): "tr-8",
 }
-
+FALLBACK_TREE = "tr-24"
 
 # Candidate template the per-step budget prunes from (tree="auto" with budget=True), by device
 # type: the budget keeps a handful of nodes on a CPU, where every verified token costs, and
 # dozens on a GPU, where a forward over 80 tokens costs about what one token costs.
 AUTO_CANDIDATES: dict[str, str] = {"cpu": "cand-40", "cuda": "cand-80"}
 FALLBACK_CANDIDATES = "cand-40"
+SAMPLING_VERIFY = ("auto", "walk", "parallel")  # a device/dtype the tables do not know
+
+
+class TreeChoice(NamedTuple):
+    """The tree a run verifies and why: ``tree`` is what one step verifies (``tree.size`` tokens
+    per forward, copy branch included; with the budget, the candidate template it prunes from),
+    ``chain`` the copy branch's node indices (root side first; empty without one), ``base`` the
+    matrix tree before the branch, ``source`` where the choice came from ("config", "table
+    (...)", "sampling table (...)", "tree sweep (file)", "candidates (...)")."""
+
+    tree: Tree
+    chain: tuple[int, ...]
+    base: Tree
+    source: str
 
 
 @dataclass(frozen=True)
@@ -90,7 +102,10 @@ class TRConfig:
         plain decoding, to a large tree). Off in the paper's configuration.
     budget_nodes: with ``budget``, verify exactly this many candidates each step instead of
         sizing the tree by cost (for comparisons at equal tokens per forward); 0 = by cost.
-    chat: apply the tokenizer's chat template to string prompts (None: when the tokenizer has one).
+    sampling_verify: how sampling is verified (same distribution either way, see
+        :mod:`trviz.sampling`): ``"walk"`` draws on the host only at the nodes the walk visits
+        (cheap where a host read is free), ``"parallel"`` draws at every node with no host sync,
+        ``"auto"`` walks on CPU and draws in parallel on accelerators.
     """
 
     tree: Any = "auto"
@@ -103,7 +118,7 @@ class TRConfig:
     copy_branches: int = 1
     budget: bool = False
     budget_nodes: int = 0
-    chat: bool | None = None
+    sampling_verify: str = "auto"
     name: str = "custom"
 
     def __post_init__(self) -> None:
@@ -115,6 +130,10 @@ class TRConfig:
             raise ConfigError("copy and budget_nodes must be >= 0, copy_branches >= 1")
         if self.copy and self.lookup:
             raise ConfigError("choose one copy source: copy (longest match) or lookup (n-gram)")
+        if self.sampling_verify not in SAMPLING_VERIFY:
+            raise ConfigError(
+                f"sampling_verify must be one of {SAMPLING_VERIFY}, got {self.sampling_verify!r}"
+            )
         if self.tree != "auto":
             tree = get_tree(self.tree)
             check_fits(tree, self.k)
@@ -130,51 +149,51 @@ class TRConfig:
         self,
         device_type: str,
         dtype_name: str,
-        model_name: str | None = None,
         sampling: bool = False,
-    ) -> Tree:
-        """The concrete tree for a device (``"cpu"``/``"cuda"``) and dtype (``"float32"``...).
+        swept: tuple[str, str] | None = None,
+    ) -> TreeChoice:
+        """The tree one step verifies for a device (``"cpu"``/``"cuda"``) and dtype
+        (``"float32"``...), the copy branch included, and why it was chosen.
 
-        For ``"auto"``: when ``sampling``, the ``AUTO_SAMPLING_TREES`` entry if there is one;
-        else the tree ``trviz bench --sweep-trees`` measured best for this model, device and
-        dtype when that sweep is cached, else the static ``AUTO_TREES`` table.
+        With ``budget``, ``tree="auto"`` is the ``AUTO_CANDIDATES`` template for the device, and
+        there is no branch (copies join the candidates each step). Otherwise, for ``"auto"``:
+        when ``sampling``, the ``AUTO_SAMPLING_TREES`` entry if there is one; else ``swept``
+        (``(tree name, where it came from)``: what ``trviz bench --sweep-trees`` measured best on
+        this machine, passed in by :func:`trviz.run.choose_tree`), else the static ``AUTO_TREES``
+        table. Pure: reads no file.
         """
-        if isinstance(self.tree, Tree):
-            return self.tree
-        if self.budget:
-            tree = get_tree(AUTO_CANDIDATES.get(device_type, FALLBACK_CANDIDATES))
-            check_fits(tree, self.k)
-            return tree
         key = (device_type, dtype_name)
-        name = AUTO_SAMPLING_TREES.get(key) if sampling else None
-        name = (
-            name or swept_tree(model_name, device_type, dtype_name) or AUTO_TREES.get(key, "tr-24")
-        )
-        tree = get_tree(name)
-        check_fits(tree, self.k)
-        return tree
-
-    def model_tree(self, model, sampling: bool = False) -> Tree:
-        """:meth:`resolve_tree` for ``model``'s device, dtype and name (no lookup branch)."""
-        return self.resolve_tree(
-            model.device.type, dtype_name(model.dtype), model.name_or_path, sampling
-        )
-
-    def step_tree(self, model, sampling: bool = False) -> tuple[Tree, tuple[int, ...]]:
-        """The tree one step verifies on ``model`` (:meth:`model_tree`), with the copy branch
-        when ``lookup`` or ``copy`` is on, and that branch's node indices (root-side first; empty
-        without one). ``tree.size`` is the tokens per forward. With ``budget`` this is the
-        candidate template, and no branch: copies join the candidates each step."""
-        tree = self.model_tree(model, sampling)
+        if isinstance(self.tree, Tree):
+            base, source = self.tree, "config"
+        elif self.budget:
+            name = AUTO_CANDIDATES.get(device_type, FALLBACK_CANDIDATES)
+            base, source = get_tree(name), f"candidates ({device_type})"
+        elif sampling and key in AUTO_SAMPLING_TREES:
+            base, source = get_tree(AUTO_SAMPLING_TREES[key]), f"sampling table {key}"
+        elif swept is not None and swept[0] in TREE_PRESETS:
+            base, source = get_tree(swept[0]), f"tree sweep ({swept[1]})"
+        else:
+            base, source = get_tree(AUTO_TREES.get(key, FALLBACK_TREE)), f"table {key}"
+        check_fits(base, self.k)
         branch = self.lookup or self.copy
         if self.budget or not branch:
-            return tree, ()
-        tree, chain = with_lookup_branch(tree, branch, self.k)
+            return TreeChoice(base, (), base, source)
+        tree, chain = with_lookup_branch(base, branch, self.k, "copy" if self.copy else "lookup")
         check_fits(tree, self.k)
-        return tree, chain
+        return TreeChoice(tree, chain, base, source)
 
-    def with_(self, **changes: Any) -> TRConfig:
-        return replace(self, **changes)
+    def max_tokens(self, tree: Tree) -> int:
+        """Most tokens one forward may verify with ``tree`` (:meth:`resolve_tree`'s): with the
+        budget, the candidate template plus every copied chain."""
+        if not self.budget:
+            return tree.size
+        return tree.size + (self.copy or self.lookup) * (self.copy_branches if self.copy else 1)
+
+    def host_walk(self, device_type: str) -> bool:
+        """Whether sampling is verified by the host walk on this device (``sampling_verify``)."""
+        if self.sampling_verify == "auto":
+            return device_type == "cpu"
+        return self.sampling_verify == "walk"
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -1,14 +1,14 @@
 """The decode loop: prefill, then one Token Recycling step per target forward.
 
-A step reads as the paper does: draft -> forward -> verify -> compact -> update. ``greedy`` is the
-honest baseline on the same engine (same cache, same forward function, same prefill), and
-``hf_generate`` wraps ``model.generate`` for comparison. All three return a
-:class:`GenerationResult` of the same shape.
+A step reads as the paper does: draft -> forward -> verify -> compact -> update (:func:`tr_step`).
+``greedy`` is the honest baseline on the same engine (same cache, same forward function, same
+prefill), and ``hf_generate`` wraps ``model.generate`` for comparison. All three return a
+:class:`GenerationResult` of the same shape. What a run fixes before its first step (tree,
+prompt, matrix, recording) is resolved in :mod:`trviz.run`.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,31 +18,18 @@ import torch
 from trviz.config import TRConfig, as_config
 from trviz.cost import device_cost
 from trviz.drafter import Drafter, make_drafter
-from trviz.errors import ConfigError, PromptError
 from trviz.forward import forward_one, forward_tree, prefill
 from trviz.kv import compact, new_cache
-from trviz.matrix import (
-    Matrix,
-    check_matrix,
-    new_matrix,
-    update,
-    write_winners,
-)
+from trviz.matrix import Matrix, seed_rows, update, write_winners
 from trviz.metrics import PHASES, Stats
-from trviz.model import context_window, encode_prompt, eos_ids, tokenizer_fingerprint
+from trviz.model import eos_ids
 from trviz.plumbing import Clock, dtype_name
-from trviz.recording import StepTensors, check_level, step_record, trace_token_ids
-from trviz.sampling import (
-    SamplingParams,
-    choose,
-    first_siblings,
-    make_generator,
-    sampling_params,
-    walk,
-)
-from trviz.trace import StepRecord, Trace
-from trviz.tree_attention import TreeTensors, mask_kind
-from trviz.verify import accept
+from trviz.recording import StepTensors, build_trace, run_meta
+from trviz.run import Run, choose_tree, prepare_matrix, start_run
+from trviz.sampling import SamplingParams, choose, sampling_params
+from trviz.trace import StepRecord
+from trviz.tree_attention import mask_kind
+from trviz.verify import verify
 
 StepHook = Callable[[StepRecord], None]
 
@@ -61,7 +48,7 @@ class GenerationResult:
     prompt_ids: list[int]
     finish_reason: str  # "eos" or "length"
     method: str
-    trace: Trace | None = None
+    trace: Any = None  # a trviz.trace.Trace when recorded
     matrix: Matrix | None = None
     config: TRConfig | None = field(default=None, repr=False)
 
@@ -75,97 +62,69 @@ class GenerationResult:
 # ----- one step ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class StepContext:
+    """What every step of one run shares: the model, how to mask, verify and time, and whether
+    to keep the rows read (full recording)."""
+
+    model: Any
+    mask_kind: str
+    clock: Clock
+    snapshot: bool = False
+    sampling: SamplingParams | None = None
+    generator: torch.Generator | None = None
+    host_walk: bool = False
+
+
 def tr_step(
-    model,
+    ctx: StepContext,
     cache,
     matrix: Matrix,
     drafter: Drafter,
+    *,
     root: torch.Tensor,
     prefix_len: int,
-    kind: str,
-    snapshot: bool,
-    clock: Clock,
-    sampling: SamplingParams | None = None,
-    generator: torch.Generator | None = None,
 ) -> StepTensors:
-    """One Token Recycling step; mutates ``cache``, ``matrix`` and ``drafter`` in place.
-
-    ``sampling``: draw from the nodes' processed distributions instead of taking the argmax
-    (``trviz.sampling``: on the host walk, only at the nodes it visits); verification follows the
-    samples, which keeps sampling exact.
-    """
-    table = matrix.table
+    """One Token Recycling step from committed token ``root`` at cache length ``prefix_len``;
+    mutates ``cache``, ``matrix`` and ``drafter`` (its estimates) in place."""
+    table, clock = matrix.table, ctx.clock
     t0 = clock()
     # draft: the step's tree from the matrix (+ copies from the context), pruned by the budget
     d = drafter.draft(table, root, prefix_len)
     tokens, tt = d.tokens, d.tt  # [S]
-    rows_before = table[tokens.clamp_min(0)] if snapshot else None  # [S, k], for the trace
+    rows_before = table[tokens.clamp_min(0)] if ctx.snapshot else None  # [S, k], for the trace
     t1 = clock()
     # forward: root + tree in one target forward under tree attention
-    logits = forward_tree(model, cache, tokens, tt, prefix_len, kind)  # [S, V]
+    logits = forward_tree(ctx.model, cache, tokens, tt, prefix_len, ctx.mask_kind)  # [S, V]
     t2 = clock()
-    # verify: deepest node whose whole path matches the model's argmax; its argmax is the bonus
-    # (sampling: the model's samples stand in for the argmax; only a first sibling is followed)
-    argmax, best, bonus, host_tokens = _verify(tokens, logits, tt, sampling, generator)
-    path = tt.tree.ancestors[best]
+    # verify: deepest node whose whole path matches the model's choice; its choice is the bonus
+    v = verify(tokens, logits, tt, ctx.sampling, ctx.generator, ctx.host_walk)
+    path = tt.tree.ancestors[v.best]
     t3 = clock()
     # compact: keep the KV entries of root + accepted nodes, contiguous after the prefix
-    compact(cache, prefix_len, tt.path(best), len(path), path[-1] == len(path) - 1)
+    compact(cache, prefix_len, tt.path(v.best), len(path), path[-1] == len(path) - 1)
     t4 = clock()
     # update: recycle every node's top-k candidates into its token's row; the drafter learns
     candidates = logits.topk(table.shape[1], dim=-1).indices  # [S, k]
-    winners = write_winners(tokens, tt.ancestors[best], tt.depths)
+    winners = write_winners(tokens, tt.ancestors[v.best], tt.depths)
     update(table, tokens, candidates, winners)
-    drafter.learn(d, [host_tokens[i] for i in path[1:]] + [bonus])
+    drafter.learn(d, [v.host_tokens[i] for i in path[1:]] + [v.bonus])
     t5 = clock()
-    timings = dict(zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)))
     return StepTensors(
-        tokens,
-        argmax,
-        candidates,
-        winners,
-        rows_before,
-        best,
-        path,
-        host_tokens,
-        bonus,
-        timings,
-        d.copied,
-        tt.tree,
-        d.budget,
+        tokens=tokens,
+        argmax=v.choice,
+        candidates=candidates,
+        winners=winners,
+        rows_before=rows_before,
+        best=v.best,
+        path=path,
+        host_tokens=v.host_tokens,
+        bonus=v.bonus,
+        timings=dict(zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4))),
+        lookup_nodes=d.copied,
+        tree=tt.tree,
+        budget=d.budget,
     )
-
-
-# Devices where sampling walks the tree on the host, drawing only at the nodes it visits; others
-# draw at every node in parallel (no host sync). Same distribution either way (trviz.sampling).
-HOST_WALK_DEVICES = ("cpu",)
-
-
-def _verify(
-    tokens: torch.Tensor,
-    logits: torch.Tensor,
-    tt: TreeTensors,
-    sampling: SamplingParams | None,
-    generator: torch.Generator | None,
-) -> tuple[torch.Tensor, int, int, list[int]]:
-    """(per-node choice ``[S]``, best node, bonus, host tokens); one host sync off the host walk."""
-    if sampling is not None and logits.device.type in HOST_WALK_DEVICES:
-        host_tokens = tokens.tolist()
-        best, samples = walk(host_tokens, logits, tt.tree.children, sampling, generator)
-        return torch.tensor(samples, device=tokens.device), best, samples[best], host_tokens
-    argmax = choose(logits, sampling, generator)  # [S]
-    followable = tokens if sampling is None else first_siblings(tokens, tt.parents_ext)
-    best_t = accept(followable, argmax, tt)
-    host = torch.cat([best_t.view(1), argmax[best_t].view(1), tokens]).tolist()  # one sync
-    return argmax, host[0], host[1], host[2:]
-
-
-def seed_matrix(table: torch.Tensor, ids: torch.Tensor, logits: torch.Tensor) -> None:
-    """Write the rows of the prompt's tokens from their prefill logits (latest occurrence wins)."""
-    candidates = logits.topk(table.shape[1], dim=-1).indices
-    positions = torch.arange(ids.shape[0], device=ids.device)
-    latest = write_winners(ids, torch.ones_like(ids, dtype=torch.bool), positions)
-    update(table, ids, candidates, latest)
 
 
 def _commit(tokens: list[int], eos: frozenset[int], budget: int) -> tuple[list[int], str | None]:
@@ -179,61 +138,6 @@ def _commit(tokens: list[int], eos: frozenset[int], budget: int) -> tuple[list[i
 
 
 # ----- the loops --------------------------------------------------------------------------------
-
-
-def _prepare(
-    model, tokenizer, prompt: Any, max_new_tokens: int, chat: bool | None, tree_size: int
-) -> list[int]:
-    if not isinstance(max_new_tokens, int) or max_new_tokens <= 0:
-        raise ConfigError(f"max_new_tokens must be a positive int, got {max_new_tokens!r}")
-    ids = encode_prompt(tokenizer, prompt, chat)
-    window = context_window(model)
-    if window is not None and len(ids) + max_new_tokens + tree_size > window:
-        raise PromptError(
-            f"prompt ({len(ids)} tokens) + max_new_tokens ({max_new_tokens}) + tree ({tree_size}) "
-            f"exceeds the model's context window of {window} tokens; shorten the prompt"
-        )
-    return ids
-
-
-def _finish(
-    method: str,
-    tokenizer,
-    ids: list[int],
-    out: list[int],
-    stats: Stats,
-    finish: str,
-    records: list[StepRecord] | None,
-    meta: dict[str, Any],
-    **extra: Any,
-) -> GenerationResult:
-    text = tokenizer.decode(out, skip_special_tokens=True)
-    trace = None
-    if records is not None:
-        known = sorted(trace_token_ids(ids, out, records))
-        strings = tokenizer.batch_decode([[i] for i in known])
-        meta.update(
-            prompt_ids=ids,
-            token_strings=dict(zip(known, strings)),
-            new_tokens=out,
-            text=text,
-            finish_reason=finish,
-            stats=stats.to_dict(),
-        )
-        trace = Trace(meta, records)
-    return GenerationResult(out, text, stats, ids, finish, method, trace=trace, **extra)
-
-
-def _run_meta(model, method: str, prompt: Any, fingerprint: str, **more: Any) -> dict[str, Any]:
-    return {
-        "method": method,
-        "model": getattr(model.config, "_name_or_path", "") or type(model).__name__,
-        "vocab_fingerprint": fingerprint,
-        "device": str(model.device),
-        "dtype": dtype_name(model.dtype),
-        "prompt": prompt if isinstance(prompt, str) else None,
-        **more,
-    }
 
 
 @torch.inference_mode()
@@ -255,8 +159,9 @@ def generate(
     """Decode with Token Recycling; the output equals plain greedy decoding (with a temperature:
     it is distributed exactly as plain sampling).
 
-    prompt: a string (chat template applied for instruct models), chat messages, or token ids.
-    config: a :class:`TRConfig`, ``"default"`` or ``"paper"``.
+    prompt: a string (chat template applied for instruct models unless ``chat=False``), chat
+        messages, or token ids.
+    config: a :class:`TRConfig`, ``"default"`` or ``"paper"`` (or a dict of fields).
     matrix: the adjacency matrix to start from (hot start); ``None`` starts a fresh one. The
         updated matrix comes back as ``result.matrix``; the one passed in is not modified.
     on_step: called with each step's :class:`~trviz.trace.StepRecord`.
@@ -269,84 +174,52 @@ def generate(
     """
     cfg = as_config(config)
     sp = sampling_params(temperature, top_p, top_k, seed)
-    level = check_level(record)
-    if on_step is not None and level == "none":
-        level = "summary"
+    choice = choose_tree(cfg, model, sampling=sp is not None)
+    run = start_run(model, tokenizer, prompt, max_new_tokens, chat=chat, record=record,
+                    on_step=on_step, sampling=sp, tree_size=cfg.max_tokens(choice.tree),
+                    sync=None)  # fmt: skip
+    matrix = prepare_matrix(model, tokenizer, cfg, matrix)
     device = model.device
-    tree, chain = cfg.step_tree(model, sampling=sp is not None)
-    most = tree.size + (cfg.copy or cfg.lookup) * cfg.copy_branches if cfg.budget else tree.size
-    ids = _prepare(model, tokenizer, prompt, max_new_tokens, chat, most)
-    vocab = model.get_output_embeddings().weight.shape[0]
-    fp = tokenizer_fingerprint(tokenizer, vocab)
-    if matrix is None:
-        matrix = new_matrix(
-            vocab, cfg.k, fill=-1 if cfg.dedupe else 0, device=device, fingerprint=fp
-        )
-    else:
-        check_matrix(matrix, vocab, cfg.k, fp)
-        matrix = matrix.clone()
-    for key, value in (
-        ("model", model.name_or_path or type(model).__name__),
-        ("k", cfg.k),
-        ("created", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())),
-    ):
-        matrix.meta.setdefault(key, value)  # what a saved matrix says about where it came from
-    table = matrix.table
-    kind = mask_kind(model)
-    clock = Clock(device, sync=level != "none")
-    eos = eos_ids(model, tokenizer)
-    records: list[StepRecord] | None = [] if level != "none" else None
-    generator = make_generator(sp, device)
-
-    t_start = clock()
+    cost = device_cost(model.name_or_path, device.type, dtype_name(model.dtype))
+    drafter = make_drafter(cfg, choice, run.ids, matrix, cost, device, run.recorder.full)
+    ctx = StepContext(
+        model=model,
+        mask_kind=mask_kind(model),
+        clock=run.clock,
+        snapshot=run.recorder.full,
+        sampling=sp,
+        generator=run.generator,
+        host_walk=cfg.host_walk(device.type),
+    )
+    t_start = run.clock()
     cache = new_cache(model)
-    prompt_t = torch.tensor(ids, device=device)
+    prompt_t = torch.tensor(run.ids, device=device)
     logits = prefill(model, cache, prompt_t[:-1], all_logits=cfg.seed_from_prompt)
     if logits is not None:
-        seed_matrix(table, prompt_t[:-1], logits)
-    stats = Stats(
-        prompt_tokens=len(ids), prefill_s=clock() - t_start, phase_s=dict.fromkeys(PHASES, 0.0)
-    )
-    cost = device_cost(model.name_or_path, device.type, dtype_name(model.dtype))
-    drafter = make_drafter(cfg, tree, chain, ids, matrix, cost, device, full=level == "full")
-    root, prefix_len, out, finish = prompt_t[-1], len(ids) - 1, [], None
+        seed_rows(matrix.table, prompt_t[:-1], logits)
+    prefill_s, phase_s = run.clock() - t_start, dict.fromkeys(PHASES, 0.0)
+    stats = Stats(prompt_tokens=len(run.ids), prefill_s=prefill_s, phase_s=phase_s)
+    root, prefix_len, out, finish = prompt_t[-1], len(run.ids) - 1, [], None
     while finish is None:
-        st = tr_step(
-            model, cache, matrix, drafter, root, prefix_len, kind, level == "full", clock, sp,
-            generator,
-        )  # fmt: skip
-        committed, finish = _commit(
-            [st.host_tokens[i] for i in st.path[1:]] + [st.bonus], eos, max_new_tokens - len(out)
-        )
+        st = tr_step(ctx, cache, matrix, drafter, root=root, prefix_len=prefix_len)
+        drafted = [st.host_tokens[i] for i in st.path[1:]]
+        committed, finish = _commit(drafted + [st.bonus], run.eos, max_new_tokens - len(out))
         out += committed
-        drafter.extend(committed)
+        drafter.extend(committed)  # the context the matcher copies from
         stats.verified += st.tree.size
         for phase, s in st.timings.items():
             stats.phase_s[phase] += s
-        if records is not None:
-            rec = step_record(level, stats.steps, prefix_len, st.tree, st, committed)
-            records.append(rec)
-            if on_step is not None:
-                on_step(rec)
+        run.recorder.add_step(stats.steps, prefix_len, st.tree, st, committed)
         stats.steps += 1
         prefix_len += len(st.path)
         root = st.argmax[st.best]
-    stats.wall_s = clock() - t_start
-    stats.new_tokens = len(out)
+    stats.wall_s, stats.new_tokens = run.clock() - t_start, len(out)
     matrix.steps_seen += stats.steps
-    meta = _run_meta(
-        model,
-        "tr",
-        prompt,
-        fp,
-        config=cfg.to_dict(),
-        tree=tree.to_dict(),
-        record=level,
-        sampling=sp and sp.to_dict(),
-    )
-    return _finish(
-        "tr", tokenizer, ids, out, stats, finish, records, meta, matrix=matrix, config=cfg
-    )
+    meta = run_meta(model, "tr", prompt, matrix.fingerprint, config=cfg.to_dict(),
+                    tree=choice.tree.to_dict(), tree_source=choice.source,
+                    cost_source=cost.source if cfg.budget else None,
+                    record=run.recorder.level, sampling=sp and sp.to_dict())  # fmt: skip
+    return _result("tr", tokenizer, run, out, stats, finish, meta, matrix=matrix, config=cfg)
 
 
 @torch.inference_mode()
@@ -369,40 +242,47 @@ def greedy(
     for :func:`generate`'s sampling.
     """
     sp = sampling_params(temperature, top_p, top_k, seed)
-    level = check_level(record)
-    if on_step is not None and level == "none":
-        level = "summary"
-    ids = _prepare(model, tokenizer, prompt, max_new_tokens, chat, 1)
-    device = model.device
-    clock = Clock(device, sync=True)
-    eos = eos_ids(model, tokenizer)
-    records: list[StepRecord] | None = [] if level != "none" else None
-    generator = make_generator(sp, device)
-
-    t_start = clock()
+    run = start_run(model, tokenizer, prompt, max_new_tokens, chat=chat, record=record,
+                    on_step=on_step, sampling=sp)  # fmt: skip
+    t_start = run.clock()
     cache = new_cache(model)
-    prompt_t = torch.tensor(ids, device=device)
+    prompt_t = torch.tensor(run.ids, device=model.device)
     prefill(model, cache, prompt_t[:-1])
-    stats = Stats(prompt_tokens=len(ids), prefill_s=clock() - t_start)
+    stats = Stats(prompt_tokens=len(run.ids), prefill_s=run.clock() - t_start)
     root, out, finish = prompt_t[-1], [], None
     while finish is None:
-        nxt = choose(forward_one(model, cache, root)[None], sp, generator)[0]
+        nxt = choose(forward_one(model, cache, root)[None], sp, run.generator)[0]
         tok = int(nxt)
-        committed, finish = _commit([tok], eos, max_new_tokens - len(out))
+        committed, finish = _commit([tok], run.eos, max_new_tokens - len(out))
         out += committed
-        if records is not None:
-            rec = StepRecord(
-                stats.steps, int(root), len(ids) - 1 + stats.steps, (), tok, tuple(committed), {}
-            )
-            records.append(rec)
-            if on_step is not None:
-                on_step(rec)
+        if run.recorder.records is not None:
+            cache_len = len(run.ids) - 1 + stats.steps
+            rec = StepRecord(stats.steps, int(root), cache_len, (), tok, tuple(committed), {})
+            run.recorder.add(rec)
         stats.steps += 1
         root = nxt
-    stats.wall_s = clock() - t_start
-    stats.new_tokens = len(out)
-    meta = _run_meta(model, "greedy", prompt, "", record=level, sampling=sp and sp.to_dict())
-    return _finish("greedy", tokenizer, ids, out, stats, finish, records, meta)
+    stats.wall_s, stats.new_tokens = run.clock() - t_start, len(out)
+    meta = run_meta(model, "greedy", prompt, "", record=run.recorder.level,
+                    sampling=sp and sp.to_dict())  # fmt: skip
+    return _result("greedy", tokenizer, run, out, stats, finish, meta)
+
+
+def _result(
+    method: str,
+    tokenizer,
+    run: Run,
+    out: list[int],
+    stats: Stats,
+    finish: str,
+    meta: dict[str, Any],
+    **extra: Any,
+) -> GenerationResult:
+    text = tokenizer.decode(out, skip_special_tokens=True)
+    records = run.recorder.records
+    trace = None
+    if records is not None:
+        trace = build_trace(tokenizer, meta, records, run.ids, out, text, finish, stats)
+    return GenerationResult(out, text, stats, run.ids, finish, method, trace=trace, **extra)
 
 
 @torch.inference_mode()
@@ -418,11 +298,11 @@ def hf_generate(
 
     Extra keyword arguments go to ``generate`` (e.g. ``prompt_lookup_num_tokens=10``).
     """
-    ids = _prepare(model, tokenizer, prompt, max_new_tokens, chat, 1)
-    clock = Clock(model.device, sync=True)
+    run = start_run(model, tokenizer, prompt, max_new_tokens, chat=chat, record="none",
+                    on_step=None, sampling=None)  # fmt: skip
     eos = sorted(eos_ids(model, tokenizer))
-    t_start = clock()
-    input_ids = torch.tensor([ids], device=model.device)
+    t_start = run.clock()
+    input_ids = torch.tensor([run.ids], device=model.device)
     seq = model.generate(
         input_ids=input_ids,
         attention_mask=torch.ones_like(input_ids),
@@ -435,8 +315,7 @@ def hf_generate(
         pad_token_id=eos[0] if eos else None,
         **generate_kwargs,
     )
-    wall = clock() - t_start
-    out = seq[0, len(ids) :].tolist()
-    out, finish = _commit(out, frozenset(eos), max_new_tokens)
-    stats = Stats(new_tokens=len(out), steps=0, prompt_tokens=len(ids), wall_s=wall)
-    return _finish("hf", tokenizer, ids, out, stats, finish or "length", None, {})
+    wall = run.clock() - t_start
+    out, finish = _commit(seq[0, len(run.ids) :].tolist(), frozenset(eos), max_new_tokens)
+    stats = Stats(new_tokens=len(out), steps=0, prompt_tokens=len(run.ids), wall_s=wall)
+    return _result("hf", tokenizer, run, out, stats, finish or "length", {})

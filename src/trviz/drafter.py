@@ -33,13 +33,12 @@ from trviz.budget import (
     score,
     verified_tree,
 )
-from trviz.config import TRConfig
+from trviz.config import TRConfig, TreeChoice
 from trviz.cost import CostModel
 from trviz.lookup import NO_COPIES, NgramIndex, SuffixAutomaton
 from trviz.matrix import Matrix, draft
 from trviz.trace import Budget
 from trviz.tree_attention import TreeTensors
-from trviz.trees import Tree
 
 Matcher = SuffixAutomaton | NgramIndex
 COST_REFRESH = 16  # context tokens between two reads of the cost curve
@@ -183,21 +182,21 @@ Drafter = StaticDrafter | BudgetDrafter
 
 def make_drafter(
     cfg: TRConfig,
-    tree: Tree,
-    chain: tuple[int, ...],
+    choice: TreeChoice,
     prompt_ids: list[int],
     matrix: Matrix,
     cost: CostModel,
     device: torch.device,
     full: bool = False,
 ) -> Drafter:
-    """The drafter ``cfg`` asks for: ``tree`` (and its copy ``chain``) from
-    :meth:`TRConfig.step_tree`; the budget keeps its estimates on ``matrix`` (hot start)."""
-    tt = TreeTensors.build(tree, device)
+    """The drafter ``cfg`` asks for, on the tree (and copy branch) ``choice`` resolved
+    (:func:`trviz.run.choose_tree`); the budget keeps its estimates on ``matrix`` (hot start).
+    ``full``: record the budget's per-node figures."""
+    tt = TreeTensors.build(choice.tree, device)
     length = cfg.copy or cfg.lookup
     matcher = make_matcher(prompt_ids, cfg.copy, cfg.lookup_ngram) if length else None
     if not cfg.budget:
-        return StaticDrafter(tt, chain, matcher)
+        return StaticDrafter(tt, choice.chain, matcher)
     if matrix.acceptance is None or matrix.acceptance.k != cfg.k:
         matrix.acceptance = Acceptance(cfg.k)
     branches = cfg.copy_branches if cfg.copy else 1

@@ -198,3 +198,12 @@ def write_winners(
     same = tokens[:, None] == tokens[None, :]
     best = torch.where(same, key[None, :], torch.inf).amin(1)
     return (key == best) & (tokens >= 0)
+
+
+def seed_rows(table: torch.Tensor, ids: torch.Tensor, logits: torch.Tensor) -> None:
+    """Write the rows of the prompt's tokens ``ids [L]`` from their prefill ``logits [L, V]``
+    (``TRConfig.seed_from_prompt``); a token occurring twice keeps its latest occurrence's row."""
+    candidates = logits.topk(table.shape[1], dim=-1).indices
+    positions = torch.arange(ids.shape[0], device=ids.device)
+    latest = write_winners(ids, torch.ones_like(ids, dtype=torch.bool), positions)
+    update(table, ids, candidates, latest)

@@ -1,4 +1,5 @@
-"""Turn one step's tensors into a :class:`~trviz.trace.StepRecord` (the only such place).
+"""Recording: one step's tensors into a :class:`~trviz.trace.StepRecord` (the only such place),
+the hook that receives each record, and the finished run's :class:`~trviz.trace.Trace`.
 
 Under sampling (``generate(..., temperature=...)``) the ``argmax`` field holds each node's sampled
 token instead of the model's argmax: it is what verification compared the children against, and
@@ -9,11 +10,16 @@ schema.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
-from trviz.trace import LEVELS, Budget, RowWrite, StepRecord
+from trviz.errors import ConfigError
+from trviz.metrics import Stats
+from trviz.plumbing import dtype_name
+from trviz.trace import LEVELS, Budget, RowWrite, StepRecord, Trace
 from trviz.trees import Tree
 
 
@@ -38,8 +44,35 @@ class StepTensors:
 
 def check_level(level: str) -> str:
     if level not in LEVELS:
-        raise ValueError(f"record must be one of {LEVELS}, got {level!r}")
+        raise ConfigError(f"record must be one of {LEVELS}, got {level!r}")
     return level
+
+
+class Recorder:
+    """Keeps a run's step records at a level (``none``/``summary``/``full``) and hands each one
+    to the ``on_step`` hook. A hook raises the level ``none`` to ``summary`` (it needs records)."""
+
+    def __init__(self, level: str, on_step: Callable[[StepRecord], None] | None = None):
+        level = check_level(level)
+        self.level = "summary" if on_step is not None and level == "none" else level
+        self.on_step = on_step
+        self.records: list[StepRecord] | None = [] if self.level != "none" else None
+
+    @property
+    def full(self) -> bool:
+        return self.level == "full"
+
+    def add(self, rec: StepRecord) -> None:
+        self.records.append(rec)
+        if self.on_step is not None:
+            self.on_step(rec)
+
+    def add_step(
+        self, step: int, cache_len: int, tree: Tree, st: StepTensors, committed: list[int]
+    ) -> None:
+        """Record one Token Recycling step (nothing at level ``none``)."""
+        if self.records is not None:
+            self.add(step_record(self.level, step, cache_len, tree, st, committed))
 
 
 def step_record(
@@ -87,6 +120,7 @@ def trace_token_ids(prompt_ids: list[int], out: list[int], records: list[StepRec
     for r in records:
         ids.add(r.root)
         ids.add(r.bonus)
+        ids.update(r.committed)
         if r.tokens is not None:
             ids.update(r.tokens)
             ids.update(r.argmax)
@@ -99,3 +133,66 @@ def trace_token_ids(prompt_ids: list[int], out: list[int], records: list[StepRec
             ids.update(r.budget.pruned_tokens)
     ids.discard(-1)
     return ids
+
+
+def run_meta(model, method: str, prompt: Any, fingerprint: str, **more: Any) -> dict[str, Any]:
+    """What a trace says about the run before its first step (model, device, dtype, prompt...)."""
+    return {
+        "method": method,
+        "model": getattr(model.config, "_name_or_path", "") or type(model).__name__,
+        "vocab_fingerprint": fingerprint,
+        "device": str(model.device),
+        "dtype": dtype_name(model.dtype),
+        "prompt": prompt if isinstance(prompt, str) else None,
+        **more,
+    }
+
+
+def build_trace(
+    tokenizer,
+    meta: dict[str, Any],
+    records: list[StepRecord],
+    prompt_ids: list[int],
+    out: list[int],
+    text: str,
+    finish: str,
+    stats: Stats,
+) -> Trace:
+    """The finished run's :class:`Trace`: ``meta`` plus the outcome and a string per token id."""
+    known = sorted(trace_token_ids(prompt_ids, out, records))
+    strings = tokenizer.batch_decode([[i] for i in known])
+    meta = dict(
+        meta,
+        prompt_ids=prompt_ids,
+        token_strings=dict(zip(known, strings)),
+        new_tokens=out,
+        text=text,
+        finish_reason=finish,
+        stats=stats.to_dict(),
+    )
+    return Trace(meta, records)
+
+
+class LiveTrace:
+    """An ``on_step`` hook that keeps a viewable :class:`~trviz.trace.Trace` while the run goes
+    on: every view and text twin works on ``live.trace`` from inside the hook or between steps.
+
+    >>> live = LiveTrace(tokenizer)
+    >>> trviz.generate(model, tokenizer, prompt, 64, on_step=live)  # doctest: +SKIP
+    >>> trviz.views.tree_figure(live.trace, live.trace.steps[-1].step)  # doctest: +SKIP
+
+    ``then``: another hook to call after each step is recorded (it sees the updated trace).
+    """
+
+    def __init__(self, tokenizer, then: Callable[[StepRecord], None] | None = None):
+        self.tokenizer = tokenizer
+        self.then = then
+        self.trace = Trace({"method": "tr", "record": "live", "token_strings": {}}, [])
+
+    def __call__(self, rec: StepRecord) -> None:
+        strings = self.trace.meta["token_strings"]
+        new = sorted(trace_token_ids([], [], [rec]) - strings.keys())
+        strings.update(zip(new, self.tokenizer.batch_decode([[i] for i in new])))
+        self.trace.steps.append(rec)
+        if self.then is not None:
+            self.then(rec)

@@ -4,9 +4,10 @@ It lives below both :mod:`trviz.config` (which reads the chosen tree) and :mod:`
 (which writes it), so the decoder's configuration never imports the benchmark package.
 
 One JSON file per (model, device type, dtype) under ``trviz.model.cache_root()/sweeps``. The
-default configuration (``TRConfig(tree="auto")``) reads the chosen tree from here through
-:func:`swept_tree`; delete the file (or pass an explicit tree) to go back to the static table
-``trviz.config.AUTO_TREES``.
+default configuration (``TRConfig(tree="auto")``) verifies the chosen tree
+(:func:`trviz.run.choose_tree` reads it through :func:`swept_tree`, and the trace meta records
+it as the tree's source); delete the file (or pass an explicit tree) to go back to the static
+table ``trviz.config.AUTO_TREES``.
 """
 
 from __future__ import annotations
@@ -52,10 +53,12 @@ def load_sweep(model_name: str, device_type: str, dtype_name: str) -> dict[str, 
     return data if isinstance(data, dict) and data.get("schema") == SCHEMA else None
 
 
-def swept_tree(model_name: str | None, device_type: str, dtype_name: str) -> str | None:
-    """The preset tree the cached sweep chose, or None when there is no usable sweep."""
+def swept_tree(model_name: str | None, device_type: str, dtype_name: str) -> tuple[str, str] | None:
+    """``(preset tree name, cache file)`` the cached sweep chose, or None without a usable one."""
     if not model_name:
         return None
     data = load_sweep(model_name, device_type, dtype_name)
     best = data.get("best_tree") if data else None
-    return best if best in PRESETS else None
+    if best not in PRESETS:
+        return None
+    return best, str(sweep_path(model_name, device_type, dtype_name))

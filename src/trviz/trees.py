@@ -286,8 +286,11 @@ def get_tree(spec: str | Tree | Iterable[Sequence[int]]) -> Tree:
     return Tree.from_paths(spec)
 
 
-def with_lookup_branch(tree: Tree, length: int, k: int) -> tuple[Tree, tuple[int, ...]]:
-    """``tree`` plus a chain of ``length`` nodes under the root, for prompt-lookup drafts.
+def with_lookup_branch(
+    tree: Tree, length: int, k: int, label: str = "lookup"
+) -> tuple[Tree, tuple[int, ...]]:
+    """``tree`` plus a chain of ``length`` nodes under the root, for copied drafts (prompt
+    lookup or longest-match copying), named ``<tree>+<label><length>``.
 
     The chain hangs at the root's next free rank ``R`` (paths ``(R,), (R, 0), (R, 0, 0)...``), so
     when no lookup match exists it is drafted from the matrix like any other branch. If the root
@@ -302,6 +305,6 @@ def with_lookup_branch(tree: Tree, length: int, k: int) -> tuple[Tree, tuple[int
         r = k - 1
         paths = [p for p in paths if p[0] != r]
     chain = [(r,) + (0,) * d for d in range(length)]
-    new = Tree.from_paths(paths + chain, f"{tree.name}+lookup{length}")
+    new = Tree.from_paths(paths + chain, f"{tree.name}+{label}{length}")
     index = {p: i for i, p in enumerate(new.paths)}
     return new, tuple(index[p] for p in chain)

@@ -26,13 +26,12 @@ from typing import Any
 
 import torch
 
-from trviz.bench.methods import MethodState, get_method
+from trviz.bench.methods import DEFAULT_METHODS, MethodState, get_method
 from trviz.bench.result import BenchResult, median
-from trviz.bench.suite import WARMUP_PROMPTS, Question, builtin_suite
+from trviz.bench.suite import DEFAULT_MAX_NEW_TOKENS, WARMUP_PROMPTS, Question, builtin_suite
 from trviz.errors import ConfigError
 from trviz.plumbing import Clock, dtype_name
 
-DEFAULT_METHODS = ("ar", "hf", "pld", "tr", "tr-paper")
 EXACT_DTYPES = ("float32", "float64")
 
 
@@ -135,6 +134,7 @@ def run_item(
             "walls": [c["wall_s"] for c in calls], "cpu_s": median([c["cpu_s"] for c in calls]),
             "others_cores": sum(others) / len(others) if others else None,
             "forwards": calls[-1]["forwards"], "finish_reason": res.finish_reason,
+            "verified": getattr(res.stats, "verified", 0),  # TR: tokens its forwards verified
         }  # fmt: skip
     base = results[baseline]
     for name, m in measures.items():
@@ -153,7 +153,7 @@ def run_bench(
     tokenizer,
     questions: list[Question] | None = None,
     *,
-    max_new_tokens: int = 128,
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
     methods: Sequence[str] = DEFAULT_METHODS,
     baseline: str = "ar",
     start: str = "hot",

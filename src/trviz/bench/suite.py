@@ -40,6 +40,7 @@ CATEGORIES = ("mt_bench", "translation", "summarization", "qa", "math_reasoning"
 SHORT_NAMES = {"mt_bench": "MT", "translation": "Trans", "summarization": "Sum", "qa": "QA",
                "math_reasoning": "Math", "rag": "RAG", "code": "Code"}  # fmt: skip
 DEFAULT_PER_CATEGORY = 2
+DEFAULT_MAX_NEW_TOKENS = 128  # new tokens per answer, as the paper's Spec-Bench runs
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,14 @@ def select(
 
 
 # ----- the built-in suite -----------------------------------------------------------------------
+
+# `trviz demo`'s prompts (also timed by benchmarks/bench_core.py and benchmarks/tree_mat.py)
+DEMO_PROMPTS = {
+    "chat": "Write a short, friendly email inviting my team to a Friday lunch.",
+    "code": "Write a Python function that checks whether a number is prime, with a docstring.",
+    "prose": "Explain in a paragraph why the sky is blue.",
+}
+DEMO_WARMUP_PROMPT = "List five fruits and one fact about each."
 
 WARMUP_PROMPTS = (
     "List five fruits and one fact about each.",

@@ -29,6 +29,7 @@ from trviz.cost import CostModel
 from trviz.forward import forward_tree, prefill
 from trviz.kv import crop, new_cache
 from trviz.plumbing import Clock, dtype_name
+from trviz.run import choose_tree
 from trviz.sweep_cache import save_sweep
 from trviz.tree_attention import TreeTensors, mask_kind
 from trviz.trees import get_tree
@@ -37,35 +38,8 @@ SWEEP_TREES = ("chain-4", "tr-8", "tr-12", "tr-16", "tr-24", "tr-32", "tr-40", "
 SWEEP_Q = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128)
 GRID_Q = (1, 2, 3, 4, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 64, 80, 96, 128)
 GRID_LENS = (64, 256, 512, 1024, 2048, 4096)
+PREFIX_LEN = 256  # the context length of the 1-D curve the tree choice reads
 SWEEP_CATEGORIES = ("code", "translation", "math_reasoning", "mt_bench")
-
-
-@torch.inference_mode()
-def forward_cost(
-    model, qs: Sequence[int] = SWEEP_Q, prefix_len: int = 256, repeats: int = 5, seed: int = 0
-) -> dict[int, float]:
-    """Median seconds of one forward over ``q`` new tokens after a ``prefix_len`` cache.
-
-    Repeats are interleaved over q (q1, q2, ..., q1, q2, ...) so drift hits every q alike; one
-    untimed pass first warms up each shape. The cache is cropped back after every forward.
-    """
-    gen = torch.Generator().manual_seed(seed)
-    vocab = model.get_output_embeddings().weight.shape[0]
-    ids = torch.randint(0, vocab, (prefix_len + max(qs),), generator=gen).to(model.device)
-    cache = new_cache(model)
-    prefill(model, cache, ids[:prefix_len])
-    times: dict[int, list[float]] = {q: [] for q in qs}
-    clock = Clock(model.device)
-    for r in range(repeats + 1):
-        for q in qs:
-            x = ids[prefix_len : prefix_len + q][None]
-            t0 = clock()
-            model(input_ids=x, cache=cache, use_cache=True)
-            elapsed = clock() - t0
-            crop(cache, prefix_len)
-            if r:
-                times[q].append(elapsed)
-    return {q: sorted(ts)[len(ts) // 2] for q, ts in times.items()}
 
 
 @torch.inference_mode()
@@ -145,10 +119,11 @@ def quiet_time(fn: Callable[[], None], clock: Clock) -> tuple[float, float, int]
 def tree_mat(
     model, tokenizer, tree: str, prompts: Sequence[Any], warmup: Sequence[str], max_new_tokens: int
 ) -> dict[str, float]:
-    """MAT and per-step overhead of the default config with ``tree``, hot start over prompts."""
+    """MAT and per-step overhead of the static config (:data:`~trviz.config.STATIC`: a fixed
+    tree plus a longest-match copy branch) with ``tree``, hot start over prompts."""
     from trviz.decode import generate
 
-    cfg = TRConfig.preset("default", tree=tree)
+    cfg = TRConfig.preset("static", tree=tree)
     matrix = None
     for p in warmup:
         matrix = generate(
@@ -170,7 +145,7 @@ def tree_mat(
     }
 
 
-def choose_tree(cost_s: dict[int, float], trees: dict[str, dict[str, Any]]) -> str:
+def best_measured_tree(cost_s: dict[int, float], trees: dict[str, dict[str, Any]]) -> str:
     """Fill in each tree's break-even MAT and predicted speedup; return the best tree's name."""
     base = cost_s[1]
     for t in trees.values():
@@ -179,6 +154,18 @@ def choose_tree(cost_s: dict[int, float], trees: dict[str, dict[str, Any]]) -> s
         t["break_even_mat"] = t["step_s"] / base
         t["predicted_speedup"] = t["mat"] / t["break_even_mat"]
     return max(trees, key=lambda name: trees[name]["predicted_speedup"])
+
+
+def fit_overhead(trees: dict[str, dict[str, Any]]) -> tuple[float, float]:
+    """Per-step overhead ``a + b * q`` seconds, least squares over the measured trees (``size``,
+    ``overhead_s``); one tree: a constant."""
+    pts = [(t["size"], t["overhead_s"]) for t in trees.values()]
+    n, sq = len(pts), sum(q for q, _ in pts)
+    var = n * sum(q * q for q, _ in pts) - sq * sq
+    if n < 2 or var <= 0:
+        return (sum(o for _, o in pts) / n, 0.0)
+    b = (n * sum(q * o for q, o in pts) - sq * sum(o for _, o in pts)) / var
+    return ((sum(o for _, o in pts) - b * sq) / n, b)
 
 
 def default_prompts() -> list[str]:
@@ -195,22 +182,30 @@ def sweep_trees(
     warmup: Sequence[str] = WARMUP_PROMPTS,
     max_new_tokens: int = 128,
     qs: Sequence[int] = SWEEP_Q,
+    lens: Sequence[int] = GRID_LENS,
     repeats: int = 5,
     save: bool = True,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """Measure the cost curve and every tree's MAT, pick the best tree; cache it when ``save``.
+    """Measure the cost curve over (q, L) and every static tree's MAT, pick the best tree; cache
+    both when ``save`` (``tree="auto"`` on a static config uses the tree, the budget the curve).
 
-    Returns a plain dict: ``cost_s`` {q: seconds} (string keys, as in the JSON), ``trees``
-    {name: size, mat, overhead_s, forward_s, step_s, break_even_mat, predicted_speedup},
-    ``best_tree``, and the model/device/dtype/threads it was measured on.
+    Returns a plain dict: ``cost_s`` {q: seconds at L = 256} (string keys, as in the JSON),
+    ``cost_grid`` (:meth:`trviz.cost.CostModel.to_dict`, the per-step overhead fitted from the
+    trees), ``quiet`` (how busy other processes kept the machine), ``trees`` {name: size, mat,
+    overhead_s, forward_s, step_s, break_even_mat, predicted_speedup}, ``best_tree``, and the
+    model/device/dtype/threads it was measured on.
     """
     prompts = default_prompts() if prompts is None else list(prompts)
-    # Tokens per forward as the default config drafts each tree (its lookup branch included).
-    sizes = {name: TRConfig.preset("default", tree=name).step_tree(model)[0].size for name in trees}
+    # Tokens per forward as the static config drafts each tree (its copy branch included).
+    sizes = {
+        name: choose_tree(TRConfig.preset("static", tree=name), model).tree.size for name in trees
+    }
     all_q = sorted(set(qs) | set(sizes.values()) | {1})
-    log(f"sweep: forward cost for q in {all_q} ({repeats} repeats)...")
-    cost = forward_cost(model, all_q, repeats=repeats)
+    lens = sorted(set(lens) | {PREFIX_LEN})
+    log(f"sweep: forward cost for q in {all_q} at L in {lens} ({repeats} repeats)...")
+    grid, quiet = forward_cost_grid(model, all_q, lens, repeats=repeats)
+    cost = {q: grid.forward_s(q, PREFIX_LEN) for q in all_q}
     log("sweep: cost x one token: " + " ".join(f"q={q}:{cost[q] / cost[1]:.2f}" for q in all_q))
     measured: dict[str, dict[str, Any]] = {}
     for name in trees:
@@ -219,15 +214,17 @@ def sweep_trees(
             "size": sizes[name],
             **tree_mat(model, tokenizer, name, prompts, warmup, max_new_tokens),
         }
-    best = choose_tree(cost, measured)
+    best = best_measured_tree(cost, measured)
+    grid = CostModel(grid.qs, grid.lens, grid.seconds, fit_overhead(measured), "tree sweep")
     dtype = dtype_name(model.dtype)
     data = {
         "model": model.name_or_path or type(model).__name__, "device": str(model.device),
-        "dtype": dtype, "threads": torch.get_num_threads(), "prefix_len": 256,
+        "dtype": dtype, "threads": torch.get_num_threads(), "prefix_len": PREFIX_LEN,
         "max_new_tokens": max_new_tokens, "prompts": len(prompts),
-        "lookup": TRConfig.preset("default").lookup,
+        "copy": TRConfig.preset("static").copy,
         "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "cost_s": {str(q): s for q, s in cost.items()}, "trees": measured, "best_tree": best,
+        "cost_s": {str(q): s for q, s in cost.items()}, "cost_grid": grid.to_dict(),
+        "quiet": quiet, "trees": measured, "best_tree": best,
     }  # fmt: skip
     if save and model.name_or_path:
         data["cache_file"] = str(save_sweep(data, model.name_or_path, model.device.type, dtype))

@@ -15,11 +15,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from trviz.bench.methods import METHODS, START_MODES
-from trviz.bench.suite import DEFAULT_PER_CATEGORY
+from trviz.bench.methods import DEFAULT_METHODS, METHODS, START_MODES
+from trviz.bench.suite import DEFAULT_MAX_NEW_TOKENS, DEFAULT_PER_CATEGORY
 from trviz.plumbing import write_atomic
-
-DEFAULT_METHODS = "ar,hf,pld,tr,tr-paper"
 
 
 def register(sub) -> None:
@@ -37,15 +35,16 @@ def register(sub) -> None:
     p.add_argument(
         "--methods",
         nargs="+",
-        default=[DEFAULT_METHODS],
-        help=f"methods, space- or comma-separated (default {DEFAULT_METHODS}); see --list-methods",
+        default=[",".join(DEFAULT_METHODS)],
+        help=f"methods, space- or comma-separated (default {','.join(DEFAULT_METHODS)}); "
+        "see --list-methods",
     )
     p.add_argument("--list-methods", action="store_true", help="print the methods and exit")
     p.add_argument(
         "--max-new-tokens",
         type=int,
-        default=None,
-        help="new tokens per answer (default 128)",
+        default=DEFAULT_MAX_NEW_TOKENS,
+        help=f"new tokens per answer (default {DEFAULT_MAX_NEW_TOKENS})",
     )
     p.add_argument("--model", default=None, help="HF id or local folder (default: SmolLM2-135M)")
     p.add_argument("--dtype", default="float32", help="float32 (exact) or bfloat16/float16")
@@ -122,7 +121,7 @@ def _bench(args: argparse.Namespace, model, tok) -> int:
         model,
         tok,
         _questions(args),
-        max_new_tokens=args.max_new_tokens or 128,
+        max_new_tokens=args.max_new_tokens,
         methods=methods,
         start=args.start,
         tree=args.tree,
@@ -170,7 +169,7 @@ def _sweep(args: argparse.Namespace, model, tok) -> int:
         model,
         tok,
         prompts=prompts,
-        max_new_tokens=args.max_new_tokens or 128,
+        max_new_tokens=args.max_new_tokens,
         save=not args.no_save,
         log=lambda s: print(s, file=sys.stderr),
     )

@@ -5,12 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEMO_PROMPTS = {
-    "chat": "Write a short, friendly email inviting my team to a Friday lunch.",
-    "code": "Write a Python function that checks whether a number is prime, with a docstring.",
-    "prose": "Explain in a paragraph why the sky is blue.",
-}
-WARMUP_PROMPT = "List five fruits and one fact about each."
+from trviz.bench.suite import DEFAULT_MAX_NEW_TOKENS, DEMO_PROMPTS, DEMO_WARMUP_PROMPT
 
 
 def register(sub) -> None:
@@ -19,7 +14,7 @@ def register(sub) -> None:
     p.add_argument("--dtype", default="float32", help="float32 (exact) or bfloat16 (speed mode)")
     p.add_argument("--device", default=None, help="cpu or cuda (default: cuda if available)")
     p.add_argument("--config", default="default", help="TR config preset: default or paper")
-    p.add_argument("--max-new-tokens", type=int, default=128)
+    p.add_argument("--max-new-tokens", type=int, default=DEFAULT_MAX_NEW_TOKENS)
     p.add_argument(
         "--trace",
         type=Path,
@@ -31,17 +26,17 @@ def register(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import trviz
+    from trviz.run import choose_tree
 
     print(f"loading {args.model or 'SmolLM2-135M-Instruct (embedded)'} ({args.dtype})...")
     model, tok = trviz.load_model(args.model, dtype=args.dtype, device=args.device)
     cfg = trviz.TRConfig.preset(args.config)
-    tree = cfg.resolve_tree(model.device.type, args.dtype)
-    extra = f" + {cfg.lookup}-node prompt-lookup branch" if cfg.lookup else ""
-    print(f"config {args.config!r}: tree {tree!r}{extra}, k={cfg.k}, device {model.device}")
+    choice = choose_tree(cfg, model)  # the tree generate verifies, and why
+    print(f"config {args.config!r}: {describe_drafter(cfg, choice, model)}")
 
     # warm-up: fills the matrix (hot start, as in the paper) and warms the kernels
-    warm = trviz.generate(model, tok, WARMUP_PROMPT, args.max_new_tokens, cfg, record="none")
-    trviz.greedy(model, tok, WARMUP_PROMPT, 16, record="none")
+    warm = trviz.generate(model, tok, DEMO_WARMUP_PROMPT, args.max_new_tokens, cfg, record="none")
+    trviz.greedy(model, tok, DEMO_WARMUP_PROMPT, 16, record="none")
     matrix = warm.matrix
 
     rows, last = [], None
@@ -64,11 +59,34 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def describe_drafter(cfg, choice, model) -> str:
+    """One line saying what a step verifies under ``cfg`` (and what prices the budget)."""
+    from trviz.cost import device_cost
+    from trviz.plumbing import dtype_name
+
+    where = f"k={cfg.k}, device {model.device}"
+    if cfg.budget:
+        cost = device_cost(model.name_or_path, model.device.type, dtype_name(model.dtype))
+        copies = f" + {cfg.copy_branches} x {cfg.copy} longest-match copies" if cfg.copy else ""
+        return (
+            f"per-step budget over the {choice.tree.name} candidate template{copies} "
+            f"({choice.source}), priced by the {cost.source}; {where}"
+        )
+    branch = cfg.copy or cfg.lookup
+    kind = "longest-match copy" if cfg.copy else "n-gram lookup"
+    extra = f" (base {choice.base.name} + {branch}-node {kind} branch)" if branch else ""
+    return (
+        f"tree {choice.tree.name}{extra}, {choice.tree.size} tokens per forward, {where}; "
+        f"tree from {choice.source}"
+    )
+
+
 def _print_table(rows) -> None:
     head = (
         "prompt",
         "new tok",
         "forwards",
+        "tokens/forward",
         "MAT",
         "greedy tok/s",
         "TR tok/s",
@@ -76,13 +94,14 @@ def _print_table(rows) -> None:
         "identical",
     )
     lines = [head]
-    tot_g = tot_r = tot_new = tot_steps = 0.0
+    tot_g = tot_r = tot_new = tot_steps = tot_verified = 0.0
     for name, r, g in rows:
         lines.append(
             (
                 name,
                 r.stats.new_tokens,
                 r.stats.steps,
+                f"{r.stats.tokens_per_forward:.1f}",
                 f"{r.stats.mat:.2f}",
                 f"{g.stats.tokens_per_s:.1f}",
                 f"{r.stats.tokens_per_s:.1f}",
@@ -94,11 +113,13 @@ def _print_table(rows) -> None:
         tot_r += r.stats.wall_s
         tot_new += r.stats.new_tokens
         tot_steps += r.stats.steps
+        tot_verified += r.stats.verified
     lines.append(
         (
             "overall",
             int(tot_new),
             int(tot_steps),
+            f"{tot_verified / tot_steps:.1f}",
             f"{tot_new / tot_steps:.2f}",
             f"{tot_new / tot_g:.1f}",
             f"{tot_new / tot_r:.1f}",

@@ -1,4 +1,6 @@
-"""``trviz`` command line. Each subcommand lives in its own module exposing ``register(sub)``."""
+"""The ``trviz`` command line (also ``python -m trviz``): the edge where arguments are parsed
+and checked. Each subcommand lives in its own module here, exposing ``register(sub)``; the
+library modules hold no argparse."""
 
 from __future__ import annotations
 
@@ -8,9 +10,9 @@ from importlib import import_module
 
 # subcommand -> module with register(subparsers)
 COMMANDS = {
-    "demo": "trviz.demo",
-    "replay": "trviz.export",
-    "bench": "trviz.bench.cli",
+    "demo": "trviz.commands.demo",
+    "replay": "trviz.commands.replay",
+    "bench": "trviz.commands.bench",
 }
 
 
