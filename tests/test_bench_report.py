@@ -14,8 +14,7 @@ from trviz.bench.result import BenchResult
 from trviz.bench.sweep import best_measured_tree, forward_cost_grid, sweep_trees
 from trviz.commands import build_parser
 from trviz.config import AUTO_SAMPLING_TREES, AUTO_TREES, TRConfig
-from trviz.cost import device_cost
-from trviz.run import choose_tree
+from trviz.run import choose_cost, choose_tree
 from trviz.sweep_cache import load_sweep, save_sweep, sweep_key, swept_tree
 from trviz.trees import get_tree
 
@@ -198,7 +197,7 @@ def test_forward_cost_and_sweep_on_tiny_model(cache_dir):
         assert t["mat"] >= 1.0 and t["break_even_mat"] > 0 and t["steps"] >= 1
     assert swept_tree("tiny-test-model", "cpu", "float32")[0] == data["best_tree"]
     # the budget prices its trees with the sweep's grid (q x L), overhead fitted from the trees
-    cost = device_cost("tiny-test-model", "cpu", "float32")
+    cost = choose_cost(model)
     assert cost.source.startswith("tree sweep") and cost.lens == (16, 256)
     json.dumps(data)
 

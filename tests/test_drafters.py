@@ -105,7 +105,7 @@ def test_the_budget_sizes_trees_by_cost(monkeypatch):
     prompt = list(range(10, 40)) * 3  # copyable
     sizes = {}
     for name, slope in (("free", 0.0), ("dear", 5.0)):
-        monkeypatch.setattr(trviz.decode, "device_cost", lambda *a, s=slope: curve(s))
+        monkeypatch.setattr(trviz.decode, "choose_cost", lambda *a, s=slope: curve(s))
         r = trviz.generate(model, tok, prompt, 40, record="summary")
         assert r.tokens == trviz.greedy(model, tok, prompt, 40).tokens
         sizes[name] = r.stats.tokens_per_forward

@@ -7,7 +7,7 @@ forward seconds on a ``(L, q)`` grid plus the per-step overhead outside the forw
 interpolates (linearly in ``q`` and in ``L``; linear extrapolation past the grid). The per-step
 budget (:mod:`trviz.budget`) weighs each step's expected tokens against it.
 
-Where a model comes from (:func:`trviz.config.TRConfig.cost_model` resolves it):
+Where a model comes from (:func:`trviz.run.choose_cost` resolves it):
 ``trviz bench --sweep-trees`` measures the grid on your machine and caches it; without a cached
 sweep, :data:`BUILTIN` holds grids measured on this project's machine (CPU fp32 and bf16:
 ``python benchmarks/cost_grid.py``) and a flat-then-linear curve for CUDA, where a forward over
@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from trviz.errors import ConfigError
-from trviz.sweep_cache import load_sweep
 
 
 @dataclass(frozen=True)
@@ -132,17 +131,3 @@ BUILTIN: dict[tuple[str, str], CostModel] = {
 }
 BUILTIN[("cpu", "float16")] = BUILTIN[("cpu", "bfloat16")]
 GPU_CURVE = flat_then_linear(64, 1 / 64, "built-in curve (gpu: flat to 64 tokens)")
-
-
-def device_cost(model_name: str | None, device_type: str, dtype_name: str) -> CostModel:
-    """The cost model for a model on a device: the grid ``trviz bench --sweep-trees`` cached for
-    it, else :data:`BUILTIN` (a GPU curve for CUDA, the CPU fp32 one for anything unknown)."""
-    data = load_sweep(model_name, device_type, dtype_name) if model_name else None
-    if data and isinstance(data.get("cost_grid"), dict):
-        try:
-            return CostModel.from_dict(data["cost_grid"], f"tree sweep ({data.get('cache_file')})")
-        except (KeyError, TypeError, ValueError, ConfigError):
-            pass  # an unreadable grid: fall back to the built-in curve
-    if device_type == "cuda":
-        return GPU_CURVE
-    return BUILTIN.get((device_type, dtype_name), BUILTIN[("cpu", "float32")])

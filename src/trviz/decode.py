@@ -16,16 +16,15 @@ from typing import Any
 import torch
 
 from trviz.config import TRConfig, as_config
-from trviz.cost import device_cost
 from trviz.drafter import Drafter, make_drafter
 from trviz.forward import forward_one, forward_tree, prefill
 from trviz.kv import compact, new_cache
 from trviz.matrix import Matrix, seed_rows, update, write_winners
 from trviz.metrics import PHASES, Stats
 from trviz.model import eos_ids
-from trviz.plumbing import Clock, dtype_name
+from trviz.plumbing import Clock
 from trviz.recording import StepTensors, build_trace, run_meta
-from trviz.run import Run, choose_tree, prepare_matrix, start_run
+from trviz.run import Run, choose_cost, choose_tree, prepare_matrix, start_run
 from trviz.sampling import SamplingParams, choose, sampling_params
 from trviz.trace import StepRecord
 from trviz.tree_attention import mask_kind
@@ -180,7 +179,7 @@ def generate(
                     sync=None)  # fmt: skip
     matrix = prepare_matrix(model, tokenizer, cfg, matrix)
     device = model.device
-    cost = device_cost(model.name_or_path, device.type, dtype_name(model.dtype))
+    cost = choose_cost(model)
     drafter = make_drafter(cfg, choice, run.ids, matrix, cost, device, run.recorder.full)
     ctx = StepContext(
         model=model,

@@ -61,12 +61,11 @@ def run(args: argparse.Namespace) -> int:
 
 def describe_drafter(cfg, choice, model) -> str:
     """One line saying what a step verifies under ``cfg`` (and what prices the budget)."""
-    from trviz.cost import device_cost
-    from trviz.plumbing import dtype_name
+    from trviz.run import choose_cost
 
     where = f"k={cfg.k}, device {model.device}"
     if cfg.budget:
-        cost = device_cost(model.name_or_path, model.device.type, dtype_name(model.dtype))
+        cost = choose_cost(model)
         copies = f" + {cfg.copy_branches} x {cfg.copy} longest-match copies" if cfg.copy else ""
         return (
             f"per-step budget over the {choice.tree.name} candidate template{copies} "
