@@ -19,6 +19,7 @@ from tiny_models import TinyTokenizer, make_tiny
 import trviz
 import trviz.sampling
 import trviz.verify
+from trviz.cost import CostModel
 from trviz.errors import ConfigError
 from trviz.run import choose_tree
 from trviz.sampling import (
@@ -185,6 +186,35 @@ def test_tr_sampling_matches_the_exact_distribution(tiny, hot, verifier, kw):
     assert mat > 1.2, f"drafts were rarely accepted (MAT {mat:.2f}): the test would be vacuous"
     stat, p, df = chi_square_p(counts, exact)
     assert p > ALPHA, f"TR sampling deviates from plain sampling: chi2={stat:.1f}, df={df}, p={p:g}"
+
+
+def test_budget_sampling_matches_the_exact_distribution(tiny, hot, verifier, monkeypatch):
+    """The per-step budget picks each step's tree from past steps only (its estimates, the
+    matrix, the context), never from the step's own samples: sampling stays exact."""
+    model, tok = tiny
+    kw = dict(temperature=1.0)
+    # each extra verified token costs 3% of a step: the budget keeps some nodes, prunes others
+    gentle = CostModel((1, 64), (1,), ((1.0, 1.0 + 63 * 0.03),), source="test")
+    monkeypatch.setattr(trviz.decode, "choose_cost", lambda model: gentle)
+    cfg = {"tree": TREE, "budget": True, "copy": 4, "copy_branches": 2}
+    exact = exact_distribution(model, SamplingParams(**kw))
+    counts, mat = draw(
+        lambda seed: trviz.generate(
+            model,
+            tok,
+            PROMPT,
+            N_TOKENS,
+            config={**cfg, "sampling_verify": verifier},
+            matrix=hot,
+            record="none",
+            seed=seed,
+            **kw,
+        ),
+        3000,
+    )
+    assert mat > 1.2, f"drafts were rarely accepted (MAT {mat:.2f}): the test would be vacuous"
+    stat, p, df = chi_square_p(counts, exact)
+    assert p > ALPHA, f"budget sampling deviates: chi2={stat:.1f}, df={df}, p={p:g}"
 
 
 def test_plain_sampling_matches_the_exact_distribution(tiny):
