@@ -14,10 +14,10 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "trviz"
 LAYERS: dict[str, int] = {
     # 0: stdlib only
     "errors": 0, "plumbing": 0, "trees": 0, "config": 0, "trace": 0, "metrics": 0, "text": 0,
-    "lookup": 0, "scheme": 0, "describe": 0, "recycling": 0, "acceptance": 0, "checks": 0,
-    "trace_schema": 0,
+    "lookup": 0, "scheme": 0, "describe": 0, "recycling": 0, "acceptance_stats": 0, "checks": 0,
+    "trace_schema": 0, "acceptance": 0, "cost": 0, "budget": 0,
     # 1: torch
-    "matrix": 1, "tree_attention": 1, "sampling": 1, "verify": 1,
+    "matrix": 1, "tree_attention": 1, "sampling": 1, "verify": 1, "drafter": 1,
     # 2: the transformers adapter
     "model": 2, "model_cache": 2, "forward": 2, "kv": 2, "sweep_cache": 2,
     # 3: the loop

@@ -11,10 +11,10 @@ from tiny_models import TinyTokenizer, make_tiny
 
 from trviz.bench import report
 from trviz.bench.result import BenchResult
-from trviz.bench.sweep import best_measured_tree, forward_cost, sweep_trees
+from trviz.bench.sweep import best_measured_tree, forward_cost_grid, sweep_trees
 from trviz.commands import build_parser
 from trviz.config import AUTO_SAMPLING_TREES, AUTO_TREES, TRConfig
-from trviz.run import choose_tree
+from trviz.run import choose_cost, choose_tree
 from trviz.sweep_cache import load_sweep, save_sweep, sweep_key, swept_tree
 from trviz.trees import get_tree
 
@@ -150,17 +150,20 @@ def test_sweep_cache_drives_auto_tree_and_says_so(cache_dir):
     assert load_sweep("some/model", "cpu", "float32") is None
 
 
-def test_resolve_tree_is_pure_and_adds_the_lookup_branch():
-    cfg = TRConfig.preset("default")  # lookup=5
+def test_resolve_tree_is_pure_and_adds_the_copy_branch():
+    cfg = TRConfig.preset("static")  # copy=5 on a fixed tree
     choice = cfg.resolve_tree("cpu", "float32", swept=("tr-12", "some file"))
-    assert choice.base.name == "tr-12" and choice.tree.name == "tr-12+lookup5"
+    assert choice.base.name == "tr-12" and choice.tree.name == "tr-12+copy5"
     assert choice.tree.size == choice.base.size + 5 and len(choice.chain) == 5
     assert choice.source == "tree sweep (some file)"
     assert cfg.resolve_tree("cpu", "float32").base.name == AUTO_TREES[("cpu", "float32")]
+    # the budget: the device's candidate template, no branch (copies join it every step)
+    budget = TRConfig.preset("default").resolve_tree("cpu", "float32", swept=("tr-12", "f"))
+    assert budget.tree.name == "cand-40" and budget.chain == () and "candidates" in budget.source
 
 
 def test_sampling_takes_its_own_auto_tree_and_ignores_the_greedy_sweep(cache_dir):
-    cfg = TRConfig()
+    cfg = TRConfig()  # a static tree
     save_sweep({"best_tree": "tr-32"}, "some/model", "cpu", "bfloat16")
     model = fake_model("some/model", "bfloat16")
     assert choose_tree(cfg, model).tree.name == "tr-32"
@@ -179,19 +182,23 @@ def test_sampling_takes_its_own_auto_tree_and_ignores_the_greedy_sweep(cache_dir
 
 def test_forward_cost_and_sweep_on_tiny_model(cache_dir):
     model = make_tiny("llama")
-    cost = forward_cost(model, (1, 4, 9), prefix_len=16, repeats=2)
-    assert set(cost) == {1, 4, 9} and all(s > 0 for s in cost.values())
+    grid, quiet = forward_cost_grid(model, (1, 4, 9), (16, 32), repeats=2)
+    assert grid.lens == (16, 32) and all(s > 0 for row in grid.seconds for s in row)
+    assert quiet["samples"] == 12 and quiet["others_cores_mean"] >= 0
     model.name_or_path = "tiny-test-model"
     data = sweep_trees(model, TinyTokenizer(), trees=("chain-4", "tr-8"), prompts=["t5 t6 t7 t5"],
-                       warmup=["t3 t4"], max_new_tokens=8, qs=(1, 2), repeats=1,
+                       warmup=["t3 t4"], max_new_tokens=8, qs=(1, 2), lens=(16,), repeats=1,
                        log=lambda s: None)  # fmt: skip
-    # q grid + the tokens per forward the default config verifies: tree + 5-node lookup branch
+    # q grid + the tokens per forward the static config verifies: tree + 5-node copy branch
     assert set(data["cost_s"]) == {"1", "2", "10", "14"}
-    assert data["trees"]["tr-8"]["size"] == 14 and data["lookup"] == 5
+    assert data["trees"]["tr-8"]["size"] == 14 and data["copy"] == 5
     assert data["best_tree"] in ("chain-4", "tr-8")
     for t in data["trees"].values():
         assert t["mat"] >= 1.0 and t["break_even_mat"] > 0 and t["steps"] >= 1
     assert swept_tree("tiny-test-model", "cpu", "float32")[0] == data["best_tree"]
+    # the budget prices its trees with the sweep's grid (q x L), overhead fitted from the trees
+    cost = choose_cost(model)
+    assert cost.source.startswith("tree sweep") and cost.lens == (16, 256)
     json.dumps(data)
 
 

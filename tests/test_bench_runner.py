@@ -9,7 +9,8 @@ import pytest
 import torch
 from tiny_models import TinyTokenizer, make_tiny
 
-from trviz.bench.methods import METHODS, MethodState, register_method, tr_method
+from trviz.bench import report
+from trviz.bench.methods import ABLATIONS, METHODS, MethodState, register_method, tr_method
 from trviz.bench.result import load_result
 from trviz.bench.runner import first_diff, run_bench, schedule, timed_call
 from trviz.bench.suite import WARMUP_PROMPTS as WARMUP
@@ -278,21 +279,26 @@ def test_smollm_every_method_matches_greedy_fp32(smollm):
     assert r.summary["tr-paper"]["mat"] > 1.0  # hot start: drafts get accepted on real text
 
 
-ABLATIONS = ("tr-paper-dedupe", "tr-paper-lookup", "tr-nolookup", "tr-paper-small")
-
-
 def test_drafter_ablations_are_exact_and_sized_like_their_reference(tiny):
     r = run_bench(tiny, TinyTokenizer(), QS, max_new_tokens=12, methods=["ar", "tr", *ABLATIONS],
                   warmup_prompts=WARM, progress=False)  # fmt: skip
     info = r.meta["method_info"]
     assert r.failures == [] and all(r.summary[m]["exact_fraction"] == 1.0 for m in ABLATIONS)
-    # Same verification cost as `tr` (tr-8 + a 5-node lookup chain on a CPU in fp32: 14 tokens).
-    assert info["tr"]["tree"] == "tr-8+lookup5" and info["tr"]["tree_size"] == 14
-    for name in ("tr-nolookup", "tr-paper-small"):
+    # The reference: tr-8 + a 5-node longest-match copy chain on a CPU in fp32: 14 tokens.
+    assert info["tr-static"]["tree"] == "tr-8+copy5" and info["tr-static"]["tree_size"] == 14
+    assert info["tr-lookup"]["tree"] == "tr-8+lookup5" and info["tr-lookup"]["tree_size"] == 14
+    for name in ("tr-nocopy", "tr-paper-small"):
         assert info[name]["tree"] == "auto-13" and info[name]["tree_size"] == 14, name
+    for name in ("tr-select", "tr-select-lookup"):  # the best 13 candidates each step
+        assert info[name]["tree_size"] == 14 and info[name]["config"]["budget_nodes"] == 13
+        assert r.summary[name]["tokens_per_forward"] <= 14
     assert info["tr-paper-small"]["config"]["dedupe"] is False
-    assert info["tr-nolookup"]["config"]["dedupe"] is True
-    assert info["tr-nolookup"]["config"]["lookup"] == 0
+    assert info["tr-nocopy"]["config"]["dedupe"] is True
+    assert info["tr-nocopy"]["config"]["copy"] == 0 and info["tr-nocopy"]["config"]["lookup"] == 0
+    # budget rows are sized per step: the run measures their mean tokens per forward
+    assert info["tr"]["tree_size"] is None and info["tr-budget-lookup"]["tree_size"] is None
+    assert r.summary["tr"]["tokens_per_forward"] >= 1
+    assert "mean" in report.header_line(r)
     # The paper tree's root uses all 8 ranks: the lookup chain replaces the rank-7 subtree.
     assert info["tr-paper-lookup"]["tree"] == "2.2.2+lookup5"
     assert info["tr-paper-lookup"]["tree_size"] == 84

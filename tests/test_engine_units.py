@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from trviz import Tree
+from trviz import Tree, get_tree
 from trviz.decode import _commit
 from trviz.matrix import draft, update, write_winners
 from trviz.tree_attention import TreeTensors, tree_mask, tree_positions
@@ -68,6 +68,16 @@ def test_mask_is_prefix_plus_ancestry_not_triangular():
     assert (f == 0).int().tolist() == rows
     assert f.min() == torch.finfo(torch.float32).min
     assert tree_positions(TT, 2).tolist() == [[2, 3, 3, 4, 4, 5]]
+
+
+@pytest.mark.parametrize("tree", ["2.2.2", "cand-40", [(0,) * d for d in range(1, 70)], [(0,)]])
+def test_tree_tensors_derive_from_the_template(tree):
+    t = get_tree(tree)
+    tt = TreeTensors.build(t, "cpu")
+    assert tt.ancestors.tolist() == t.mask_rows()
+    assert tt.parents.tolist() == [0, *t.parents[1:]] and tt.depths.tolist() == list(t.depths)
+    deepest = t.size - 1
+    assert tt.path(deepest).tolist() == list(t.ancestors[deepest])
 
 
 @pytest.mark.parametrize(

@@ -235,7 +235,9 @@ def write_trace(tmp_path, steps, meta=None) -> Path:
         (dict(rows_written=[{"token": 10, "node": 9, "old": [1], "new": [2]}]), "node 9 outside"),
         (dict(rows_written=[{"token": 10}]), "'rows_written' must be a list of"),
         (dict(lookup_nodes=[7]), "'lookup_nodes' names a node outside"),
-        (dict(budget=3), "unknown field 'budget'"),
+        (dict(drafted_by=3), "unknown field 'drafted_by'"),
+        (dict(budget=3), "'budget' must be an object"),
+        (dict(budget={"kept": 1}), "'budget': missing field 'candidates'"),
     ],
 )
 def test_a_malformed_step_is_refused_with_its_field(tmp_path, changes, message):

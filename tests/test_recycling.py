@@ -6,7 +6,7 @@ import pytest
 from test_describe import lookup_trace
 
 import trviz
-from trviz.acceptance import acceptance_text, node_acceptance
+from trviz.acceptance_stats import acceptance_text, node_acceptance
 from trviz.recycling import SOURCES, recycling_stats, recycling_text, row_story_text, row_versions
 from trviz.trace import RowWrite, StepRecord, Trace
 

@@ -19,6 +19,7 @@ import trviz
 import trviz.sampling
 import trviz.verify
 from tr_notebooks.stats import chi_square
+from trviz.cost import CostModel
 from trviz.errors import ConfigError
 from trviz.run import choose_tree
 from trviz.sampling import (
@@ -124,6 +125,35 @@ def test_tr_sampling_matches_the_exact_distribution(tiny, hot, verifier, kw):
     assert p > ALPHA, f"TR sampling deviates from plain sampling: chi2={stat:.1f}, df={df}, p={p:g}"
 
 
+def test_budget_sampling_matches_the_exact_distribution(tiny, hot, verifier, monkeypatch):
+    """The per-step budget picks each step's tree from past steps only (its estimates, the
+    matrix, the context), never from the step's own samples: sampling stays exact."""
+    model, tok = tiny
+    kw = dict(temperature=1.0)
+    # each extra verified token costs 3% of a step: the budget keeps some nodes, prunes others
+    gentle = CostModel((1, 64), (1,), ((1.0, 1.0 + 63 * 0.03),), source="test")
+    monkeypatch.setattr(trviz.decode, "choose_cost", lambda model: gentle)
+    cfg = {"tree": TREE, "budget": True, "copy": 4, "copy_branches": 2}
+    exact = exact_distribution(model, SamplingParams(**kw))
+    counts, mat = draw(
+        lambda seed: trviz.generate(
+            model,
+            tok,
+            PROMPT,
+            N_TOKENS,
+            config={**cfg, "sampling_verify": verifier},
+            matrix=hot,
+            record="none",
+            seed=seed,
+            **kw,
+        ),
+        3000,
+    )
+    assert mat > 1.2, f"drafts were rarely accepted (MAT {mat:.2f}): the test would be vacuous"
+    stat, p, df = chi_square(counts, exact)
+    assert p > ALPHA, f"budget sampling deviates: chi2={stat:.1f}, df={df}, p={p:g}"
+
+
 def test_plain_sampling_matches_the_exact_distribution(tiny):
     model, tok = tiny
     kw = dict(temperature=0.8, top_k=6, top_p=0.9)
@@ -215,11 +245,12 @@ def test_a_biased_verifier_is_caught(tiny, hot, monkeypatch, form, name, bug):
 def test_sampling_verifies_the_auto_sampling_tree():
     model = make_tiny("llama", vocab=V).to(torch.bfloat16)
     tok = TinyTokenizer(V)
-    cfg = trviz.TRConfig.preset("default")  # what generate uses without a config
+    # a static tree (the budget sizes its trees from the acceptance it measures instead)
+    cfg = trviz.TRConfig.preset("default", budget=False, copy=5)
     want = {s: choose_tree(cfg, model, sampling=s).tree for s in (False, True)}
     assert want[True].size < want[False].size  # bf16 on CPU: a smaller tree when sampling
     for temperature, sampled in ((None, False), (0.7, True)):
-        r = trviz.generate(model, tok, PROMPT, 4, temperature=temperature, record="summary")
+        r = trviz.generate(model, tok, PROMPT, 4, cfg, temperature=temperature, record="summary")
         assert r.trace.meta["tree"]["name"] == want[sampled].name
 
 

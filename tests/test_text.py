@@ -9,7 +9,7 @@ from snapshots.check import matches
 from test_trace import hand_trace
 
 import trviz
-from trviz.acceptance import acceptance_text
+from trviz.acceptance_stats import acceptance_text
 from trviz.describe import STAGES
 from trviz.recycling import recycling_text
 from trviz.text import run_text, show_token, stage_text, step_text, tree_text

@@ -8,7 +8,7 @@ import pytest
 
 from trviz import TemplateError, Tree, get_tree
 from trviz.config import TRConfig
-from trviz.trees import PRESETS, check_fits
+from trviz.trees import PRESETS, SPINE, check_fits
 
 
 def test_paper_tree_matches_the_reference():
@@ -109,3 +109,10 @@ def test_auto_n_names_any_rate_shaped_size():
         get_tree("auto-x")
     with pytest.raises(TemplateError, match="1..4096"):
         get_tree("auto-0")
+
+
+def test_cand_n_is_auto_n_plus_a_rank_zero_spine():
+    t = get_tree("cand-24")
+    assert set(get_tree("auto-24").paths) < set(t.paths)
+    assert (0,) * SPINE in t.paths and t.depth == SPINE
+    assert t.n_nodes == 24 + SPINE - get_tree("auto-24").depth

@@ -69,7 +69,7 @@ _LAZY = {
     "Player": "trviz.widgets",
     "describe_step": "trviz.describe",
     "recycling_stats": "trviz.recycling",
-    "node_acceptance": "trviz.acceptance",
+    "node_acceptance": "trviz.acceptance_stats",
     "tree_figure": "trviz.views",
     "matrix_figure": "trviz.views",
     "mask_figure": "trviz.views",

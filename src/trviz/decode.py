@@ -16,19 +16,19 @@ from typing import Any
 import torch
 
 from trviz.config import TRConfig, as_config
+from trviz.drafter import Drafter, make_drafter
 from trviz.errors import ConfigError
 from trviz.forward import forward_one, forward_tree, prefill
 from trviz.kv import compact, new_cache
-from trviz.lookup import NgramIndex
-from trviz.matrix import Matrix, draft, seed_rows, update, write_winners
+from trviz.matrix import Matrix, seed_rows, update, write_winners
 from trviz.metrics import PHASES, Stats
 from trviz.model import eos_ids
 from trviz.plumbing import Clock
 from trviz.recording import StepTensors, build_trace, run_meta
-from trviz.run import Run, choose_tree, prepare_matrix, start_run
+from trviz.run import Run, choose_cost, choose_tree, prepare_matrix, start_run
 from trviz.sampling import SamplingParams, choose, sampling_params
 from trviz.trace import StepRecord
-from trviz.tree_attention import TreeTensors, mask_kind
+from trviz.tree_attention import mask_kind
 from trviz.verify import verify
 
 StepHook = Callable[[StepRecord], None]
@@ -65,15 +65,13 @@ class GenerationResult:
 
 @dataclass(frozen=True)
 class StepContext:
-    """What every step of one run shares: the model, the tree on its device, how to mask,
-    verify and time, and whether to keep the rows read (full recording)."""
+    """What every step of one run shares: the model, how to mask, verify and time, and whether
+    to keep the rows read (full recording)."""
 
     model: Any
-    tt: TreeTensors
     mask_kind: str
     clock: Clock
     snapshot: bool = False
-    chain: torch.Tensor | None = None  # [C] lookup-branch node indices (None: no lookup)
     sampling: SamplingParams | None = None
     generator: torch.Generator | None = None
     host_walk: bool = False
@@ -83,20 +81,18 @@ def tr_step(
     ctx: StepContext,
     cache,
     matrix: Matrix,
+    drafter: Drafter,
     *,
     root: torch.Tensor,
     prefix_len: int,
-    copied: list[int] | None = None,
 ) -> StepTensors:
     """One Token Recycling step from committed token ``root`` at cache length ``prefix_len``;
-    mutates ``cache`` and ``matrix`` in place. ``copied``: tokens prompt lookup copied from the
-    context for the lookup branch (empty: the branch keeps its matrix drafts)."""
-    table, tt, clock = matrix.table, ctx.tt, ctx.clock
+    mutates ``cache``, ``matrix`` and ``drafter`` (its estimates) in place."""
+    table, clock = matrix.table, ctx.clock
     t0 = clock()
-    # draft: fill the template breadth-first from the matrix (one gather per depth)
-    tokens = draft(table, root, tt.parents, tt.ranks, tt.tree.layers)  # [S]
-    if copied:
-        _place_copied(tokens, ctx.chain, copied)
+    # draft: the step's tree from the matrix (+ copies from the context), pruned by the budget
+    d = drafter.draft(table, root, prefix_len)
+    tokens, tt = d.tokens, d.tt  # [S]
     rows_before = table[tokens.clamp_min(0)] if ctx.snapshot else None  # [S, k], for the trace
     t1 = clock()
     # forward: root + tree in one target forward under tree attention
@@ -107,12 +103,13 @@ def tr_step(
     path = tt.tree.ancestors[v.best]
     t3 = clock()
     # compact: keep the KV entries of root + accepted nodes, contiguous after the prefix
-    compact(cache, prefix_len, tt.path_index[v.best], len(path), path[-1] == len(path) - 1)
+    compact(cache, prefix_len, tt.path(v.best), len(path), path[-1] == len(path) - 1)
     t4 = clock()
-    # update: recycle every node's top-k candidates into its token's row
+    # update: recycle every node's top-k candidates into its token's row; the drafter learns
     candidates = logits.topk(table.shape[1], dim=-1).indices  # [S, k]
     winners = write_winners(tokens, tt.ancestors[v.best], tt.depths)
     update(table, tokens, candidates, winners)
+    drafter.learn(d, [v.host_tokens[i] for i in path[1:]] + [v.bonus])
     t5 = clock()
     return StepTensors(
         tokens=tokens,
@@ -125,15 +122,10 @@ def tr_step(
         host_tokens=v.host_tokens,
         bonus=v.bonus,
         timings=dict(zip(PHASES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4))),
-        lookup_nodes=tuple(ctx.chain[: len(copied)].tolist()) if copied else (),
+        lookup_nodes=d.copied,
+        tree=tt.tree,
+        budget=d.budget,
     )
-
-
-def _place_copied(tokens: torch.Tensor, chain: torch.Tensor, copied: list[int]) -> None:
-    """Put copied tokens on the lookup chain; the chain's nodes past them are left empty."""
-    m = len(copied)
-    tokens[chain[:m]] = torch.tensor(copied, dtype=tokens.dtype, device=tokens.device)
-    tokens[chain[m:]] = -1
 
 
 def _commit(
@@ -203,17 +195,17 @@ def generate(
     sp = sampling_params(temperature, top_p, top_k, seed)
     choice = choose_tree(cfg, model, sampling=sp is not None)
     run = start_run(model, tokenizer, prompt, max_new_tokens, chat=chat, record=record,
-                    on_step=on_step, sampling=sp, tree_size=choice.tree.size,
+                    on_step=on_step, sampling=sp, tree_size=cfg.max_tokens(choice.tree),
                     sync=None)  # fmt: skip
     matrix = prepare_matrix(model, tokenizer, cfg, matrix)
     device = model.device
+    cost = choose_cost(model)
+    drafter = make_drafter(cfg, choice, run.ids, matrix, cost, device, run.recorder.full)
     ctx = StepContext(
         model=model,
-        tt=TreeTensors.build(choice.tree, device),
         mask_kind=mask_kind(model),
         clock=run.clock,
         snapshot=run.recorder.full,
-        chain=torch.tensor(choice.chain, dtype=torch.long, device=device) if choice.chain else None,
         sampling=sp,
         generator=run.generator,
         host_walk=cfg.host_walk(device.type),
@@ -226,20 +218,18 @@ def generate(
         seed_rows(matrix.table, prompt_t[:-1], logits)
     prefill_s, phase_s = run.clock() - t_start, dict.fromkeys(PHASES, 0.0)
     stats = Stats(prompt_tokens=len(run.ids), prefill_s=prefill_s, phase_s=phase_s)
-    index = NgramIndex(run.ids, cfg.lookup_ngram) if choice.chain else None
     root, prefix_len, out, finish = prompt_t[-1], len(run.ids) - 1, [], None
     while finish is None:
-        copied = index.continuation(len(choice.chain)) if index is not None else None
-        st = tr_step(ctx, cache, matrix, root=root, prefix_len=prefix_len, copied=copied)
+        st = tr_step(ctx, cache, matrix, drafter, root=root, prefix_len=prefix_len)
         drafted = [st.host_tokens[i] for i in st.path[1:]]
         budget = max_new_tokens - len(out)
         committed, finish = _commit(drafted + [st.bonus], run.eos, budget, stopping)
         out += committed
-        if index is not None:
-            index.extend(committed)
+        drafter.extend(committed)  # the context the matcher copies from
+        stats.verified += st.tree.size
         for phase, s in st.timings.items():
             stats.phase_s[phase] += s
-        run.recorder.add_step(stats.steps, prefix_len, choice.tree, st, committed)
+        run.recorder.add_step(stats.steps, prefix_len, st.tree, st, committed)
         stats.steps += 1
         prefix_len += len(st.path)
         root = st.argmax[st.best]
@@ -247,6 +237,7 @@ def generate(
     matrix.steps_seen += stats.steps
     meta = run_meta(model, "tr", prompt, matrix.fingerprint, config=cfg.to_dict(),
                     tree=choice.tree.to_dict(), tree_source=choice.source,
+                    cost_source=cost.source if cfg.budget else None,
                     record=run.recorder.level, sampling=sp and sp.to_dict())  # fmt: skip
     return _result("tr", tokenizer, run, out, stats, finish, meta, matrix=matrix, config=cfg)
 

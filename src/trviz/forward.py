@@ -26,8 +26,11 @@ def forward_tree(
 ) -> torch.Tensor:
     """Logits ``[S, V]`` for root + drafted nodes under tree attention.
 
-    Unwritten draft slots (``-1``) are fed as token 0: verification can never accept them.
+    Unwritten draft slots (``-1``) are fed as token 0: verification can never accept them. The
+    root alone (a budget that kept no draft) is a plain causal step: no mask to build.
     """
+    if tokens.shape[0] == 1:
+        return forward_one(model, cache, tokens)[None]
     mask = tree_mask(tt, prefix_len, mask_kind, model.dtype)
     out = model(
         input_ids=tokens.clamp_min(0)[None],

@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from trviz.acceptance import Acceptance
 from trviz.checks import input_file, int_at_least, is_int
 from trviz.errors import ConfigError, MatrixError
 from trviz.plumbing import write_atomic
@@ -46,6 +47,7 @@ class Matrix:
     fingerprint: str = ""
     steps_seen: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
+    acceptance: Acceptance | None = None  # the budget's running estimates (hot start)
 
     @property
     def vocab_size(self) -> int:
@@ -71,7 +73,8 @@ class Matrix:
         return int(self.meta.get("fill", 0))
 
     def clone(self) -> Matrix:
-        return Matrix(self.table.clone(), self.fingerprint, self.steps_seen, dict(self.meta))
+        est = self.acceptance.clone() if self.acceptance is not None else None
+        return Matrix(self.table.clone(), self.fingerprint, self.steps_seen, dict(self.meta), est)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Save atomically, with the vocabulary fingerprint, metadata and a checksum."""
@@ -83,6 +86,7 @@ class Matrix:
             "steps_seen": self.steps_seen,
             "meta": self.meta,
             "sha256": _digest(table, self.fingerprint, self.steps_seen, self.meta),
+            "acceptance": self.acceptance.to_dict() if self.acceptance is not None else None,
         }
         return write_atomic(path, lambda f: torch.save(payload, f))
 
@@ -175,7 +179,9 @@ def _from_payload(payload: Any) -> Matrix:
     digest = payload.get("sha256")  # None: saved before checksums
     if digest is not None and digest != _digest(table, fp, seen, meta):
         raise MatrixError("corrupted matrix file: the checksum does not match its contents")
-    return Matrix(table, fp, int(seen), meta)
+    estimates = payload.get("acceptance")  # None: saved before the budget (or without one)
+    acceptance = Acceptance.from_dict(estimates) if estimates is not None else None
+    return Matrix(table, fp, int(seen), meta, acceptance)
 
 
 def check_table(table: Any) -> None:

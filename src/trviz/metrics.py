@@ -14,6 +14,7 @@ class Stats:
     ``mat`` (mean accepted tokens) = new tokens / target forwards after prefill: plain greedy
     decoding scores 1.0. ``tokens_per_s`` counts the prefill in the time, as Spec-Bench does.
     ``phase_s`` sums per-phase seconds over steps (present when timings were recorded).
+    ``verified`` counts the tokens the steps' forwards verified (root + drafted nodes).
     """
 
     new_tokens: int = 0
@@ -22,10 +23,16 @@ class Stats:
     wall_s: float = 0.0
     prefill_s: float = 0.0
     phase_s: dict[str, float] = field(default_factory=dict)
+    verified: int = 0
 
     @property
     def mat(self) -> float:
         return self.new_tokens / self.steps if self.steps else 0.0
+
+    @property
+    def tokens_per_forward(self) -> float:
+        """Tokens verified per target forward (the tree size; with the budget, its mean)."""
+        return self.verified / self.steps if self.steps else 0.0
 
     @property
     def tokens_per_s(self) -> float:

@@ -19,7 +19,7 @@ import torch
 from trviz.errors import ConfigError
 from trviz.metrics import Stats
 from trviz.plumbing import dtype_name
-from trviz.trace import LEVELS, RowWrite, StepRecord, Trace
+from trviz.trace import LEVELS, Budget, RowWrite, StepRecord, Trace
 from trviz.trees import Tree
 
 
@@ -37,7 +37,9 @@ class StepTensors:
     host_tokens: list[int]
     bonus: int
     timings: dict[str, float]
-    lookup_nodes: tuple[int, ...] = ()  # chain nodes that carried prompt-lookup tokens
+    lookup_nodes: tuple[int, ...] = ()  # nodes that carried tokens copied from the context
+    tree: Tree | None = None  # the tree this step verified
+    budget: Budget | None = None  # the per-step budget's decision (None: a static tree)
 
 
 def check_level(level: str) -> str:
@@ -87,6 +89,7 @@ def step_record(
         bonus=st.bonus,
         committed=tuple(committed),
         timings=dict(st.timings),
+        budget=st.budget,
     )
     if level != "full":
         return StepRecord(**base)
@@ -128,6 +131,8 @@ def trace_token_ids(prompt_ids: list[int], out: list[int], records: list[StepRec
             for w in r.rows_written:
                 ids.update(w.old)
                 ids.update(w.new)
+        if r.budget is not None and r.budget.pruned_tokens is not None:
+            ids.update(r.budget.pruned_tokens)
     ids.discard(-1)
     return ids
 

@@ -4,6 +4,7 @@
   (explicit tree, the device/dtype table, the sampling table, or this machine's cached tree
   sweep), and says why. The decoder, the demo, the bench and the sweep all call it, so what they
   print is what runs.
+- :func:`choose_cost`: likewise, the forward cost curve the per-step budget prices trees with.
 - :func:`start_run`: the setup :func:`~trviz.decode.generate` and :func:`~trviz.decode.greedy`
   share: prompt ids (checked against the context window), sampling parameters, recording, the
   end-of-sequence ids and the clock.
@@ -20,7 +21,8 @@ import torch
 
 from trviz.checks import int_at_least
 from trviz.config import TRConfig, TreeChoice
-from trviz.errors import PromptError
+from trviz.cost import BUILTIN, GPU_CURVE, CostModel
+from trviz.errors import ConfigError, PromptError
 from trviz.matrix import Matrix, check_matrix, new_matrix
 from trviz.model import (
     check_prompt_ids,
@@ -32,7 +34,7 @@ from trviz.model import (
 from trviz.plumbing import Clock, dtype_name
 from trviz.recording import Recorder
 from trviz.sampling import SamplingParams, make_generator
-from trviz.sweep_cache import swept_tree
+from trviz.sweep_cache import load_sweep, swept_tree
 
 
 def choose_tree(config: TRConfig, model, sampling: bool = False) -> TreeChoice:
@@ -43,6 +45,24 @@ def choose_tree(config: TRConfig, model, sampling: bool = False) -> TreeChoice:
     if config.tree == "auto" and not sampling:
         swept = swept_tree(getattr(model, "name_or_path", None), device_type, dtype)
     return config.resolve_tree(device_type, dtype, sampling=sampling, swept=swept)
+
+
+def choose_cost(model) -> CostModel:
+    """The cost model the per-step budget prices its trees with on ``model``: the (q, L) grid
+    ``trviz bench --sweep-trees`` cached for this model, device and dtype, else the built-in
+    curve for the device (:data:`trviz.cost.BUILTIN`; a flat-then-linear curve on CUDA). Its
+    ``source`` says which, and is recorded in the trace meta (``cost_source``)."""
+    device_type, dtype = model.device.type, dtype_name(model.dtype)
+    name = getattr(model, "name_or_path", None)
+    data = load_sweep(name, device_type, dtype) if name else None
+    if data and isinstance(data.get("cost_grid"), dict):
+        try:
+            return CostModel.from_dict(data["cost_grid"], f"tree sweep ({data.get('cache_file')})")
+        except (KeyError, TypeError, ValueError, ConfigError):
+            pass  # an unreadable grid: the built-in curve
+    if device_type == "cuda":
+        return GPU_CURVE
+    return BUILTIN.get((device_type, dtype), BUILTIN[("cpu", "float32")])
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,35 @@ class RowWrite:
 
 
 @dataclass(frozen=True)
+class Budget:
+    """The per-step budget's decision (``TRConfig(budget=True)``; a static tree has none).
+
+    Always: ``kept`` drafted nodes verified (root excluded) out of ``candidates`` drafted;
+    ``gain`` the predicted tokens committed this step (bonus included); ``cost`` the predicted
+    step time in one-token steps at this context length; ``match_len`` the longest earlier match
+    of the context's suffix (0: none). Full level adds ``p``, the predicted P(accepted) of each
+    verified node (root 1.0), and the *pruned* candidates, numbered after the verified tree
+    (``S, S+1, ...`` in BFS order, ``S`` = verified tree size): their parents in that numbering
+    (a parent below ``S`` is a verified node), tokens, P(accepted), and which were copied.
+    """
+
+    kept: int
+    candidates: int
+    gain: float
+    cost: float
+    match_len: int
+    p: tuple[float, ...] | None = None
+    pruned_parents: tuple[int, ...] | None = None
+    pruned_tokens: tuple[int, ...] | None = None
+    pruned_p: tuple[float, ...] | None = None
+    pruned_copied: tuple[int, ...] | None = None
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Budget:
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+@dataclass(frozen=True)
 class StepRecord:
     """One draft -> forward -> verify -> compact -> update step.
 
@@ -62,7 +91,8 @@ class StepRecord:
     argmax: tuple[int, ...] | None = None
     rows_read: dict[int, tuple[int, ...]] | None = None
     rows_written: tuple[RowWrite, ...] | None = None
-    lookup_nodes: tuple[int, ...] | None = None  # nodes whose token was copied by prompt lookup
+    lookup_nodes: tuple[int, ...] | None = None  # nodes whose token was copied from the context
+    budget: Budget | None = None  # the per-step budget's decision (None: a static tree)
 
     @property
     def accepted_len(self) -> int:
@@ -79,6 +109,8 @@ class StepRecord:
             d["rows_read"] = [[t, list(r)] for t, r in self.rows_read.items()]
         if self.rows_written is not None:
             d["rows_written"] = [asdict(w) for w in self.rows_written]
+        if self.budget is not None:
+            d["budget"] = asdict(self.budget)
         return d
 
     @classmethod
@@ -103,6 +135,8 @@ class StepRecord:
                 RowWrite(w["token"], w["node"], tuple(w["old"]), tuple(w["new"]))
                 for w in d["rows_written"]
             )
+        if d.get("budget") is not None:
+            d["budget"] = Budget.from_json(d["budget"])
         return cls(**d)
 
 

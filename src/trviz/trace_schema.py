@@ -102,12 +102,40 @@ def _check_step(d: Any, known: set[str]) -> None:
     timings = d["timings"]
     if not isinstance(timings, dict) or not all(type(v) in (int, float) for v in timings.values()):
         raise TraceError(f"'timings' must map phases to seconds, got {timings!r:.60}")
+    if d.get("budget") is not None:
+        _check_budget(d["budget"])
     present = [f for f in TREE_FIELDS if d.get(f) is not None]
     if present:
         if len(present) < len(TREE_FIELDS):
             absent = next(f for f in TREE_FIELDS if d.get(f) is None)
             raise TraceError(f"a full step needs all of {', '.join(TREE_FIELDS)}; no {absent!r}")
         _check_tree(d)
+
+
+BUDGET_NUMBERS = {"kept": int, "candidates": int, "gain": float, "cost": float, "match_len": int}
+BUDGET_LISTS = {"p": float, "pruned_parents": int, "pruned_tokens": int, "pruned_p": float,
+                "pruned_copied": int}  # fmt: skip
+
+
+def _check_budget(b: Any) -> None:
+    """The budget's decision record (:class:`trviz.trace.Budget`)."""
+    if not isinstance(b, dict):
+        raise TraceError(f"'budget' must be an object, got {b!r:.60}")
+    unknown = sorted(set(b) - set(BUDGET_NUMBERS) - set(BUDGET_LISTS))
+    missing = [k for k in BUDGET_NUMBERS if k not in b]
+    if unknown or missing:
+        raise TraceError(f"'budget': {'unknown' if unknown else 'missing'} field "
+                         f"{(unknown or missing)[0]!r}")  # fmt: skip
+    for key, kind in BUDGET_NUMBERS.items():
+        if type(b[key]) not in ((int,) if kind is int else (int, float)) or b[key] < 0:
+            raise TraceError(f"'budget.{key}' must be a number >= 0, got {b[key]!r:.60}")
+    for key, kind in BUDGET_LISTS.items():
+        value = b.get(key)
+        if value is None:
+            continue
+        ok = (int,) if kind is int else (int, float)
+        if not isinstance(value, list) or not all(type(v) in ok for v in value):
+            raise TraceError(f"'budget.{key}' must be a list of numbers, got {value!r:.60}")
 
 
 def _check_tree(d: dict[str, Any]) -> None:

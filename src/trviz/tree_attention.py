@@ -15,12 +15,17 @@ from trviz.errors import ConfigError
 from trviz.trees import Tree
 
 BOOL_MASK_IMPLEMENTATIONS = ("sdpa",)
+_BIT = torch.arange(8, dtype=torch.uint8)  # little-endian bit order within a byte
 FLOAT_MASK_IMPLEMENTATIONS = ("eager",)
 
 
 @dataclass(frozen=True)
 class TreeTensors:
-    """A :class:`Tree` on a device. ``S`` = tree size (root + drafted nodes)."""
+    """A :class:`Tree` on a device. ``S`` = tree size (root + drafted nodes).
+
+    Built once per run for a static tree and once per step for the budget's trees, so
+    :meth:`build` is a few tensor copies: the ancestor mask comes from per-node bit sets.
+    """
 
     tree: Tree
     parents: torch.Tensor  # [S] long, root's parent clamped to 0
@@ -28,28 +33,33 @@ class TreeTensors:
     depths: torch.Tensor  # [S] long
     ancestors: torch.Tensor  # [S, S] bool: ancestors[i, j] = j is i or an ancestor of i
     ancestors_f: torch.Tensor  # [S, S] float32, for counting bad ancestors with one matmul
-    path_index: tuple[torch.Tensor, ...]  # per node: its root-to-node indices [depth + 1]
     parents_ext: torch.Tensor  # [S] parent index, with the root's parent = S (outside the tree)
 
     @classmethod
     def build(cls, tree: Tree, device: torch.device | str) -> TreeTensors:
-        anc = torch.tensor(tree.mask_rows(), dtype=torch.bool, device=device)
-        s = tree.size
-        ext = (s,) + tree.parents[1:]
-        return cls(
-            tree=tree,
-            parents=torch.tensor((0,) + tree.parents[1:], dtype=torch.long, device=device),
-            ranks=torch.tensor(tree.ranks, dtype=torch.long, device=device),
-            depths=torch.tensor(tree.depths, dtype=torch.long, device=device),
-            ancestors=anc,
-            ancestors_f=anc.float(),
-            path_index=tuple(torch.tensor(a, device=device) for a in tree.ancestors),
-            parents_ext=torch.tensor(ext, dtype=torch.long, device=device),
+        s, parents = tree.size, tree.parents
+        sets = [1]  # bit j of sets[i]: node j is node i or one of its ancestors
+        for i in range(1, s):
+            sets.append(sets[parents[i]] | (1 << i))
+        width = (s + 7) // 8
+        packed = torch.frombuffer(
+            bytearray(b"".join(b.to_bytes(width, "little") for b in sets)), dtype=torch.uint8
+        ).view(s, width, 1)
+        anc = ((packed >> _BIT) & 1).view(s, 8 * width)[:, :s].bool().to(device)
+        rows = torch.tensor(
+            [(0, *parents[1:]), tree.ranks, tree.depths, (s, *parents[1:])],
+            dtype=torch.long,
+            device=device,
         )
+        return cls(tree, rows[0], rows[1], rows[2], anc, anc.float(), rows[3])
 
     @property
     def size(self) -> int:
         return self.tree.size
+
+    def path(self, node: int) -> torch.Tensor:
+        """Root-to-``node`` indices ``[depth + 1]`` (what compaction keeps)."""
+        return torch.tensor(self.tree.ancestors[node], device=self.parents.device)
 
 
 def mask_kind(model) -> str:

@@ -275,6 +275,16 @@ _PAPER_CHILDREN: dict[Path, int] = {
 DEFAULT_RATES: tuple[float, ...] = (0.342, 0.101, 0.044, 0.029, 0.017, 0.012, 0.014, 0.011)
 
 PRESET_SIZES = (8, 12, 16, 24, 32, 40)
+SPINE = 12  # depth of the rank-0 chain in a candidate template
+
+
+def candidate_tree(n_nodes: int, spine: int = SPINE, name: str | None = None) -> Tree:
+    """A candidate template for the per-step budget (:mod:`trviz.budget`): the ``n_nodes``
+    rate-shaped tree plus a rank-0 chain down to depth ``spine``, so that when the estimates
+    say rank 0 keeps being right the budget can verify deep."""
+    base = Tree.from_acceptance(DEFAULT_RATES, n_nodes)
+    paths = set(base.paths[1:]) | {(0,) * d for d in range(1, spine + 1)}
+    return Tree.from_paths(paths, name or f"cand-{n_nodes}")
 
 
 def _build_presets() -> dict[str, Tree]:
@@ -295,20 +305,26 @@ def get_tree(spec: str | Tree | Iterable[Sequence[int]]) -> Tree:
     if isinstance(spec, str):
         if spec in PRESETS:
             return PRESETS[spec]
-        shaped = re.fullmatch(r"auto-(\d+)", spec)
-        if shaped:  # any size, shaped like the tr-N presets
-            return Tree.from_acceptance(DEFAULT_RATES, int(shaped[1]), name=spec)
+        shaped = re.fullmatch(r"(auto|cand)-(\d+)", spec)
+        if shaped and shaped[1] == "auto":  # any size, shaped like the tr-N presets
+            return Tree.from_acceptance(DEFAULT_RATES, int(shaped[2]), name=spec)
+        if shaped:
+            return candidate_tree(int(shaped[2]))
         raise TemplateError(
-            f"unknown tree {spec!r}; presets: {', '.join(PRESETS)}, or auto-N (N drafted nodes "
-            "shaped from measured per-rank acceptance rates)"
+            f"unknown tree {spec!r}; presets: {', '.join(PRESETS)}, auto-N (N drafted nodes "
+            "shaped from measured per-rank acceptance rates) or cand-N (auto-N plus a rank-0 "
+            f"chain to depth {SPINE}: a candidate template for the budget)"
         )
     if isinstance(spec, dict) and "parents" in spec and "ranks" in spec:
         return Tree.from_dict(spec)
     return Tree.from_paths(spec)
 
 
-def with_lookup_branch(tree: Tree, length: int, k: int) -> tuple[Tree, tuple[int, ...]]:
-    """``tree`` plus a chain of ``length`` nodes under the root, for prompt-lookup drafts.
+def with_lookup_branch(
+    tree: Tree, length: int, k: int, label: str = "lookup"
+) -> tuple[Tree, tuple[int, ...]]:
+    """``tree`` plus a chain of ``length`` nodes under the root, for copied drafts (prompt
+    lookup or longest-match copying), named ``<tree>+<label><length>``.
 
     The chain hangs at the root's next free rank ``R`` (paths ``(R,), (R, 0), (R, 0, 0)...``), so
     when no lookup match exists it is drafted from the matrix like any other branch. If the root
@@ -323,6 +339,6 @@ def with_lookup_branch(tree: Tree, length: int, k: int) -> tuple[Tree, tuple[int
         r = k - 1
         paths = [p for p in paths if p[0] != r]
     chain = [(r,) + (0,) * d for d in range(length)]
-    new = Tree.from_paths(paths + chain, f"{tree.name}+lookup{length}")
+    new = Tree.from_paths(paths + chain, f"{tree.name}+{label}{length}")
     index = {p: i for i, p in enumerate(new.paths)}
     return new, tuple(index[p] for p in chain)

@@ -129,15 +129,18 @@ def tr_method(
     ``overridable`` the state's ``tree``/``k`` (``--tree``, ``--k``) replace the preset's.
     ``via_model_generate`` runs it through ``model.generate`` (:func:`generate_via_hf`).
 
-    ``size_of="default"`` gives the method a tree shaped from ``DEFAULT_RATES`` with as many
-    tokens per forward as the default config verifies on this model/device/dtype (lookup branch
-    included): the drafter ablations compare drafters at the same verification cost.
+    ``size_of="static"`` gives the method a tree shaped from ``DEFAULT_RATES`` with as many
+    tokens per forward as that preset verifies on this model/device/dtype (copy branch
+    included), or, with the budget on, a fixed ``budget_nodes`` of that size: the drafter
+    ablations compare drafters at the same verification cost.
     """
 
     def config(model, state: MethodState) -> TRConfig:
         changes = dict(fields)
-        if size_of is not None:
-            changes["tree"] = _same_size_tree(model, size_of)
+        if size_of is not None and fields.get("budget", TRConfig.preset(preset).budget):
+            changes["budget_nodes"] = _reference_tree(model, size_of).n_nodes
+        elif size_of is not None:
+            changes["tree"] = get_tree(f"auto-{_reference_tree(model, size_of).n_nodes}")
         if overridable and state.tree is not None:
             changes["tree"] = state.tree
         if overridable and state.k is not None:
@@ -165,11 +168,20 @@ def tr_method(
         from trviz.run import choose_tree
 
         cfg = config(model, state)
-        choice = choose_tree(cfg, model)  # tree named "<tree>+lookup<n>" when lookup is on
+        choice = choose_tree(cfg, model)  # named "<tree>+copy<n>" / "+lookup<n>" with a branch
+        if cfg.budget and not cfg.budget_nodes:  # sized per step: the run measures the mean
+            tree, size = f"budget over {choice.tree.name} + copies", None
+        elif cfg.budget:
+            tree, size = (
+                f"best {cfg.budget_nodes} of {choice.tree.name} + copies",
+                cfg.budget_nodes + 1,
+            )
+        else:
+            tree, size = choice.tree.name, choice.tree.size
         return {
             "config": cfg.to_dict() | {"tree": choice.base.name},
-            "tree": choice.tree.name,
-            "tree_size": choice.tree.size,
+            "tree": tree,
+            "tree_size": size,
             "tree_source": choice.source,
             "start": state.start,
         }
@@ -201,10 +213,11 @@ def generate_via_hf(model, tokenizer, prompt: Any, max_new_tokens: int, **option
     return out.trviz
 
 
-def _same_size_tree(model, preset: str) -> Tree:
+def _reference_tree(model, preset: str) -> Tree:
+    """The tree ``preset`` verifies on ``model`` (copy branch included)."""
     from trviz.run import choose_tree
 
-    return get_tree(f"auto-{choose_tree(TRConfig.preset(preset), model).tree.n_nodes}")
+    return choose_tree(TRConfig.preset(preset), model).tree
 
 
 register_method("ar", ar, "plain greedy decoding on trviz's engine (the baseline)")
@@ -213,7 +226,7 @@ register_method("pld", pld, "Hugging Face prompt lookup decoding (3-gram match, 
 register_method(
     "tr",
     tr_method("default", overridable=True),
-    "Token Recycling, default config (device-sized tree, de-duplication)",
+    "Token Recycling, default config (per-step budget, longest-match copying, de-duplication)",
 )
 register_method(
     "tr-paper",
@@ -226,9 +239,11 @@ register_method(
     "tr through model.generate(custom_generate=trviz.custom_generate): the entry's overhead",
 )
 
-# Drafter ablations (issue 6): each of the default config's drafter options measured against
-# the paper's drafter at the same number of tokens per forward. Not in the default method list:
-# `trviz bench --methods ar tr tr-paper tr-paper-dedupe tr-paper-lookup tr-nolookup tr-paper-small`.
+# Drafter ablations: each of the default config's drafter options against the paper's drafter.
+# Static rows and "best N" rows verify as many tokens per forward as `tr-static` (the default's
+# drafter on the device's fixed tree with a 5-node copy branch: 14 on a CPU in fp32), so a MAT
+# gain is not bought with a bigger tree; budget rows size each step by cost. Not in the default
+# method list (docs/benchmarks.md has the command).
 register_method(
     "tr-paper-dedupe",
     tr_method("paper", dedupe=True),
@@ -240,12 +255,43 @@ register_method(
     "the paper's tree with de-duplication and a 5-node prompt-lookup branch in its last-rank slot",
 )
 register_method(
-    "tr-nolookup",
-    tr_method("default", size_of="default", lookup=0),
-    "the default config without its lookup branch, on a rate-shaped tree as large as tr's",
+    "tr-paper-small",
+    tr_method("paper", size_of="static"),
+    "the paper's drafter (zero fill, no de-dup, no copies) on a rate-shaped tree as large as "
+    "tr-static's (the floor)",
 )
 register_method(
-    "tr-paper-small",
-    tr_method("paper", size_of="default"),
-    "the paper's drafter (zero fill, no de-dup, no lookup) on a rate-shaped tree as large as tr's",
+    "tr-nocopy",
+    tr_method("static", size_of="static", copy=0),
+    "de-duplication, no copies, on a rate-shaped tree as large as tr-static's",
 )
+register_method(
+    "tr-lookup",
+    tr_method("static", copy=0, lookup=5),
+    "static tree + a 5-node n-gram prompt-lookup branch (latest match of the last 3..1 tokens: "
+    "the previous default)",
+)
+register_method(
+    "tr-static",
+    tr_method("static"),
+    "static tree + a 5-node longest-match copy branch (the default's drafter, no budget)",
+)
+register_method(
+    "tr-select-lookup",
+    tr_method("default", size_of="static", copy=0, lookup=32),
+    "per-step choice of the best nodes, as many as tr-static verifies, n-gram lookup copies",
+)
+register_method(
+    "tr-select",
+    tr_method("default", size_of="static"),
+    "per-step choice of the best nodes, as many as tr-static verifies, longest-match copies",
+)
+register_method(
+    "tr-budget-lookup",
+    tr_method("default", copy=0, lookup=32),
+    "the per-step budget (sized by cost) over n-gram lookup copies instead of longest-match ones",
+)
+ABLATIONS = (
+    "tr-paper-small", "tr-nocopy", "tr-lookup", "tr-static", "tr-select-lookup", "tr-select",
+    "tr-budget-lookup", "tr-paper", "tr-paper-dedupe", "tr-paper-lookup",
+)  # fmt: skip

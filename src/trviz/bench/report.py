@@ -52,7 +52,7 @@ def header_line(result: BenchResult) -> str:
     meta = result.meta
     where = meta.get("gpu") or f"{meta.get('cpu')} ({meta.get('threads')} threads)"
     load = meta.get("load_start", [None])[0]
-    trees = [f"{m}: {i['tree']} ({i['tree_size']} tokens/forward)"
+    trees = [f"{m}: {i['tree']} ({_tokens_per_forward(result, m, i)} tokens/forward)"
              for m, i in meta.get("method_info", {}).items() if "tree" in i]  # fmt: skip
     parts = [
         meta["model"], meta["dtype"], f"{meta['device']}: {where}",
@@ -62,6 +62,14 @@ def header_line(result: BenchResult) -> str:
         *trees, "INTERRUPTED" if result.interrupted else "",
     ]  # fmt: skip
     return " | ".join(p for p in parts if p)
+
+
+def _tokens_per_forward(result: BenchResult, method: str, info: dict[str, Any]) -> str:
+    """A static tree's size, or a per-step budget's measured mean (when the run measured it)."""
+    if info.get("tree_size") is not None:
+        return str(info["tree_size"])
+    mean = result.summary.get(method, {}).get("tokens_per_forward")
+    return f"mean {mean:.1f}" if mean else "varying"
 
 
 def _short_where(result: BenchResult) -> str:
@@ -280,9 +288,9 @@ def sweep_text(sweep: dict[str, Any]) -> str:
         f"q={q}: {_cost(sweep, q) / base:.2f}x" for q in sorted(int(q) for q in sweep["cost_s"])
     )
     note = [
-        f"(each tree as the default config drafts it: plus a {sweep['lookup']}-node "
-        "prompt-lookup branch, counted in tokens/forward)"
-    ] if sweep.get("lookup") else []  # fmt: skip
+        f"(each tree as the static config drafts it: plus a {sweep['copy']}-node "
+        "longest-match copy branch, counted in tokens/forward)"
+    ] if sweep.get("copy") else []  # fmt: skip
     return "\n".join(
         [
             f"{sweep['model']} | {sweep['dtype']} | {sweep['device']} | {sweep['threads']} threads",

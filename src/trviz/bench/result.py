@@ -49,6 +49,7 @@ def aggregate(records: list[dict[str, Any]], method: str, baseline: str) -> dict
     base_wall = sum(m["wall_s"] for m in base)
     base_tps = sum(m["new_tokens"] for m in base) / base_wall if base_wall > 0 else 0.0
     others = [m["others_cores"] for m in rows if m.get("others_cores") is not None]
+    verified = sum(m.get("verified", 0) for m in rows)
     return {
         "speedup": tps / base_tps if base_tps > 0 else 0.0,
         "cpu_speedup": _cpu_speedup(rows, base),
@@ -59,6 +60,7 @@ def aggregate(records: list[dict[str, Any]], method: str, baseline: str) -> dict
         "wall_s": wall,
         "prompts": len(rows),
         "others_cores": sum(others) / len(others) if others else None,
+        "tokens_per_forward": verified / forwards if verified and forwards else None,
     }
 
 

@@ -135,6 +135,7 @@ def run_item(
             "walls": [c["wall_s"] for c in calls], "cpu_s": median([c["cpu_s"] for c in calls]),
             "others_cores": sum(others) / len(others) if others else None,
             "forwards": calls[-1]["forwards"], "finish_reason": res.finish_reason,
+            "verified": getattr(res.stats, "verified", 0),  # TR: tokens its forwards verified
         }  # fmt: skip
     base = results[baseline]
     for name, m in measures.items():

@@ -43,11 +43,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"loading {args.model or 'SmolLM2-135M-Instruct (embedded)'} ({args.dtype})...")
     model, tok = trviz.load_model(args.model, dtype=args.dtype, device=args.device)
     choice = choose_tree(cfg, model)  # the tree generate verifies, and why
-    extra = f" (base {choice.base.name} + {cfg.lookup}-node lookup branch)" if cfg.lookup else ""
-    print(
-        f"config {args.config!r}: tree {choice.tree.name}{extra}, {choice.tree.size} tokens per "
-        f"forward, k={cfg.k}, device {model.device}; tree from {choice.source}"
-    )
+    print(f"config {args.config!r}: {describe_drafter(cfg, choice, model)}")
 
     # warm-up: fills the matrix (hot start, as in the paper) and warms the kernels
     warm = trviz.generate(model, tok, DEMO_WARMUP_PROMPT, args.max_new_tokens, cfg, record="none")
@@ -74,11 +70,33 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def describe_drafter(cfg, choice, model) -> str:
+    """One line saying what a step verifies under ``cfg`` (and what prices the budget)."""
+    from trviz.run import choose_cost
+
+    where = f"k={cfg.k}, device {model.device}"
+    if cfg.budget:
+        cost = choose_cost(model)
+        copies = f" + {cfg.copy_branches} x {cfg.copy} longest-match copies" if cfg.copy else ""
+        return (
+            f"per-step budget over the {choice.tree.name} candidate template{copies} "
+            f"({choice.source}), priced by the {cost.source}; {where}"
+        )
+    branch = cfg.copy or cfg.lookup
+    kind = "longest-match copy" if cfg.copy else "n-gram lookup"
+    extra = f" (base {choice.base.name} + {branch}-node {kind} branch)" if branch else ""
+    return (
+        f"tree {choice.tree.name}{extra}, {choice.tree.size} tokens per forward, {where}; "
+        f"tree from {choice.source}"
+    )
+
+
 def _print_table(rows) -> None:
     head = (
         "prompt",
         "new tok",
         "forwards",
+        "tokens/forward",
         "MAT",
         "greedy tok/s",
         "TR tok/s",
@@ -86,13 +104,14 @@ def _print_table(rows) -> None:
         "identical",
     )
     lines = [head]
-    tot_g = tot_r = tot_new = tot_steps = 0.0
+    tot_g = tot_r = tot_new = tot_steps = tot_verified = 0.0
     for name, r, g in rows:
         lines.append(
             (
                 name,
                 r.stats.new_tokens,
                 r.stats.steps,
+                f"{r.stats.tokens_per_forward:.1f}",
                 f"{r.stats.mat:.2f}",
                 f"{g.stats.tokens_per_s:.1f}",
                 f"{r.stats.tokens_per_s:.1f}",
@@ -104,11 +123,13 @@ def _print_table(rows) -> None:
         tot_r += r.stats.wall_s
         tot_new += r.stats.new_tokens
         tot_steps += r.stats.steps
+        tot_verified += r.stats.verified
     lines.append(
         (
             "overall",
             int(tot_new),
             int(tot_steps),
+            f"{tot_verified / tot_steps:.1f}",
             f"{tot_new / tot_steps:.2f}",
             f"{tot_new / tot_g:.1f}",
             f"{tot_new / tot_r:.1f}",

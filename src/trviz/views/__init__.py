@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from trviz.acceptance import acceptance_text
+from trviz.acceptance_stats import acceptance_text
 from trviz.describe import check_stage, require_full
 from trviz.recycling import recycling_text, row_story_text, treasure
 from trviz.text import run_text, step_text, tree_text

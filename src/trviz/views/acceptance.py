@@ -1,13 +1,13 @@
 """Per-node acceptance as a heatmap: tree depth down, rank across (copied nodes in their own
 column). Each cell: the acceptance rate, with accepted / drafted below it; hover adds the rate
-given an accepted parent. Numbers from :func:`trviz.acceptance.node_acceptance`; the text twin
-is :func:`trviz.acceptance.acceptance_text`."""
+given an accepted parent. Numbers from :func:`trviz.acceptance_stats.node_acceptance`; the text twin
+is :func:`trviz.acceptance_stats.acceptance_text`."""
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from trviz.acceptance import COPIED, node_acceptance
+from trviz.acceptance_stats import COPIED, node_acceptance
 from trviz.scheme import LOOKS, WHITE, tint
 from trviz.trace import Trace
 from trviz.views._panel import FONT, MONO
