@@ -234,3 +234,16 @@ def test_setup_reports_smoke_mode_and_sets_the_renderer(monkeypatch):
     assert course.seed == 3 and course.smoke == tr_notebooks.SMOKE
     assert course.size(full=10, smoke=2) == (2 if course.smoke else 10)
     assert "smoke mode" in repr(course)
+
+
+def test_readme_quotes_the_rank_shares_the_library_measured():
+    """The README's "the row read holds the true next token only N% of the time (rank 0: M%)" is
+    trviz.trees.DEFAULT_RATES (benchmarks/tree_mat.py), as notebook 03 prints it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quoted = re.search(r"true next token only (\d+)% of the\s+time \(rank 0: (\d+)%", readme)
+    assert quoted, "the README no longer quotes the rank shares: update this test"
+    assert int(quoted[1]) == round(100 * sum(DEFAULT_RATES))
+    assert int(quoted[2]) == round(100 * DEFAULT_RATES[0])
+    assert f"Rank 0 is right about a third of the time ({DEFAULT_RATES[0]:.3f})" in "\n".join(
+        _markdown(_notebook("03"))
+    )
