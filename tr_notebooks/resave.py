@@ -18,9 +18,9 @@ cleans what it saves:
 - execution timing metadata is dropped.
 
 ``--smoke`` runs in smoke mode for a quick check of the machinery; the saved files then carry the
-smoke-mode banner, which ``tests/test_notebooks_course.py`` refuses in the committed course, so commit
-only full-mode saves. Run it through ``scripts/rerun_notebooks.sh`` (shared CPU lock, then the
-nbval check), review ``git diff notebooks/`` and commit.
+smoke-mode banner, which ``tests/test_notebooks_course.py`` refuses in the committed course, so
+commit only full-mode saves. Run it through ``scripts/rerun_notebooks.sh`` (shared CPU lock, then
+the nbval check), review ``git diff notebooks/`` and commit.
 """
 
 from __future__ import annotations
