@@ -120,7 +120,7 @@ def test_pruned_candidates_hang_faintly_off_their_parents():
         edges = _trace(panel, "pruned edges")
         assert edges["line"]["dash"] == "dot"
         assert edges["y"] == [lay.xy[0][1], lay.xy[4][1], None, lay.xy[3][1], lay.xy[5][1], None]
-        assert 0 < edges["x"][0] < 1 and 2 < edges["x"][3] < 3  # from the end of each parent's label
+        assert 0 < edges["x"][0] < 1 and 2 < edges["x"][3] < 3  # from each parent's label end
     assert "the budget left it out" in pruned["hovertext"][1]
     assert "1 more candidate under it" in pruned["hovertext"][1]
     # the copied chain's end carries the match length where origins are drawn
@@ -357,7 +357,8 @@ def test_run_view_snapshots(view):
 
 
 def test_budget_tree_snapshot():
-    matches("fig-tree-draft-budget.json", figure_json(render("tree", fixture("budget"), 14, "draft")))
+    fig = render("tree", fixture("budget"), 14, "draft")
+    matches("fig-tree-draft-budget.json", figure_json(fig))
 
 
 def test_animate_budget_trace_keeps_its_frames_aligned():
