@@ -134,6 +134,19 @@ def test_pruned_candidates_hang_faintly_off_their_parents():
     assert "3 nodes verified of 6 candidates, 3 pruned" in fig.layout.title.text
 
 
+def test_matrix_cells_of_pruned_candidates_are_grey_until_the_update():
+    # row ' A' = [' B', 'y']: ' B' became node 1, 'y' the pruned candidate 4
+    trace, story = budget_trace(), describe_step(budget_trace(), 4)
+    cells = (*MATRIX_CELLS, "pruned")
+    for stage, want in (("draft", ["read", "pruned"]), ("accept", ["read", "pruned"]),
+                        ("update", ["rewritten", "rewritten"])):  # fmt: skip
+        heat = matrix_panel(trace, story, stage).traces[0]
+        assert [cells[c] for c in heat["z"][0]] == want, stage
+        assert heat["zmax"] == len(cells)
+    assert "the budget pruned" in matrix_panel(trace, story, "draft").traces[0]["hovertext"][0][1]
+    assert matrix_panel(lookup_trace(), describe_step(lookup_trace(), 4)).traces[0]["zmax"] == 6
+
+
 def test_old_traces_draw_no_pruned_look():
     for trace, step in ((fixture("paper"), 15), (fixture("small"), 24), (lookup_trace(), 4)):
         panel = tree_panel(trace, describe_step(trace, step), "draft")
