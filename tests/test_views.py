@@ -112,7 +112,7 @@ def test_pruned_candidates_hang_faintly_off_their_parents():
     for stage in STAGES:  # drawn at every stage, in the same place
         panel = tree_panel(trace, story, stage)
         pruned = _trace(panel, "pruned")
-        assert pruned["customdata"] == [4, 5] and pruned["text"] == ["y", "␣E +1"]
+        assert pruned["customdata"] == [4, 5] and pruned["text"][0] == "y"
         assert pruned["marker"]["symbol"] == ["circle-open-dot", "square-open-dot"]
         assert pruned["textfont"]["color"] == LOOKS["pruned"].color
         lay = tree_layout(story)
@@ -121,6 +121,10 @@ def test_pruned_candidates_hang_faintly_off_their_parents():
         assert edges["line"]["dash"] == "dot"
         assert edges["y"] == [lay.xy[0][1], lay.xy[4][1], None, lay.xy[3][1], lay.xy[5][1], None]
         assert 0 < edges["x"][0] < 1 and 2 < edges["x"][3] < 3  # from each parent's label end
+    # from verify on, ✓ marks the pruned ' E': the model's pick after ' D' (the budget missed it)
+    assert pruned["text"][1] == "␣E <span style='color:#009E73'><b>✓</b></span> +1"
+    assert _trace(tree_panel(trace, story, "draft"), "pruned")["text"][1] == "␣E +1"
+    assert "it would have matched" in pruned["hovertext"][1]
     assert "the budget left it out" in pruned["hovertext"][1]
     assert "1 more candidate under it" in pruned["hovertext"][1]
     # the copied chain's end carries the match length where origins are drawn

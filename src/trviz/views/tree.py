@@ -327,10 +327,23 @@ def _node_traces(
     return [nodes, numbers, _bonus_trace(trace, story, lay, stage), folds]
 
 
-def _pruned_label(trace: Trace, story: StepStory, q: Pruned, chars: int) -> str:
+def _wanted(story: StepStory, q: Pruned) -> bool:
+    """Whether pruned candidate ``q`` is what the model picked after its (verified) parent."""
+    return q.parent < len(story.nodes) and story.nodes[q.parent].pick == q.token
+
+
+def _pruned_label(trace: Trace, story: StepStory, q: Pruned, stage: str | None, chars: int) -> str:
+    """The token (``+N``: pruned candidates under it); from ``verify`` on, a ✓ marks the
+    model's pick after its parent: the budget pruned a token the model wanted."""
     under = story.budget.under(q.index)
     fold = f" +{under}" if under else ""
-    return token_label(trace, q.token, max(3, min(14, chars - len(fold)))) + fold
+    mark = ""
+    if stage != "draft" and _wanted(story, q):  # grey under a rejected parent, as ✓/✗ are
+        look = LOOKS["match"]
+        color = look.color if story.nodes[q.parent].accepted else MUTED
+        mark = f" <span style='color:{color}'><b>{look.mark}</b></span>"
+    width = max(3, min(14, chars - len(fold) - 2 * bool(mark)))
+    return token_label(trace, q.token, width) + mark + fold
 
 
 def _pruned_hover(trace: Trace, story: StepStory, q: Pruned) -> str:
@@ -341,6 +354,8 @@ def _pruned_hover(trace: Trace, story: StepStory, q: Pruned) -> str:
         f"{origin} · predicted P(accepted) {q.p:.2f}",
         "the budget left it out: never verified",
     ]
+    if _wanted(story, q):
+        lines.append(f"✓ the model's {choice_word(trace)} after its parent: it would have matched")
     if under:
         lines.append(f"{plural(under, 'more candidate')} under it, pruned too")
     return "<br>".join(lines)
@@ -418,7 +433,7 @@ def tree_panel(
     size = len(story.nodes)
     labels = {
         i: _label(trace, story, story.nodes[i], stage, chars, lay.folded.get(i, 0))
-        if i < size else _pruned_label(trace, story, story.budget.get(i), chars)
+        if i < size else _pruned_label(trace, story, story.budget.get(i), stage, chars)
         for i in lay.xy
     }  # fmt: skip
     ends = {
