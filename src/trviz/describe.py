@@ -122,10 +122,6 @@ class BudgetStory:
         """Pruned candidates below pruned candidate ``index``."""
         return sum(1 + self.under(c) for c in self.get(index).children)
 
-    @property
-    def copied_pruned(self) -> int:
-        return sum(1 for q in self.pruned if q.copied)
-
 
 def describe_budget(rec: StepRecord) -> BudgetStory | None:
     """The :class:`BudgetStory` of a step record (None: a static tree or an old trace)."""

@@ -157,7 +157,8 @@ def draft_counts(story: StepStory) -> str:
 
 def budget_words(budget: BudgetStory) -> str:
     """The budget's decision in one line: ``"budget: verified 6 of 23 candidates (predicted 2.1
-    tokens for 1.3x a one-token step's time); copied 4 tokens after a 7-token match"``."""
+    tokens for 1.3× a one-token step's time); copied 4 tokens after a 7-token match"``.
+    The same line ends the draft caption and is a line of :func:`step_text`."""
     if not budget.candidates:
         return "budget: no candidates to verify: a plain one-token step"
     text = (

@@ -13,7 +13,8 @@ When a per-step budget chose the tree, the candidates it pruned hang faintly off
 every stage (open dotted markers, dotted edges, grey labels; copied ones as squares): each pruned
 candidate whose parent was verified gets a slot, the pruned candidates under it are counted in its
 label (``+N``). They are folded first when slots run short: a parent's pruned candidates into one
-``+N pruned`` slot. The draft stage labels each verified copied chain with the match length.
+``+N pruned`` slot. At the draft stage the end of each verified copied chain says the match length
+where its column has room (the title always does).
 
 Stages: ``draft`` colours nodes by origin (drafted from a row, copied from the context,
 placeholder, empty) and numbers the nodes whose matrix row was read (the same numbers label the
@@ -112,11 +113,11 @@ def _place(
 
 
 @lru_cache(maxsize=256)
-def _fold(story: StepStory, budget: int | None) -> Layout:
+def _fold(story: StepStory, max_slots: int | None) -> Layout:
     folded: dict[int, int] = {}
     more: dict[int, tuple[int, ...]] = {}
     lay = _place(story, folded, more)
-    if budget is None:
+    if max_slots is None:
         return lay
     crowded = sorted(
         (i for i in range(len(story.nodes)) if len(_pruned_heads(story, i)) > 1),
@@ -124,19 +125,19 @@ def _fold(story: StepStory, budget: int | None) -> Layout:
     )
     pruned_more: frozenset[int] = frozenset()
     for i in crowded:  # pruned candidates fold first: a parent's into one "+N pruned" slot
-        if lay.slots <= budget:
+        if lay.slots <= max_slots:
             return lay
         pruned_more |= {i}
         lay = _place(story, folded, more, pruned_more)
     rejected = [n.index for n in story.nodes if not n.accepted and n.children]
     for i in sorted(rejected, key=lambda i: (-_subtree(story, i), i)):
-        if lay.slots <= budget:
+        if lay.slots <= max_slots:
             return lay
         if i in lay.xy:
             folded[i] = _subtree(story, i)
             lay = _place(story, folded, more, pruned_more)
     for _ in range(len(story.nodes)):
-        if lay.slots <= budget:
+        if lay.slots <= max_slots:
             break
         crowd = [
             (sum(1 for c in story.nodes[p].children if c not in more.get(p, ())), p)
@@ -154,8 +155,8 @@ def _fold(story: StepStory, budget: int | None) -> Layout:
 
 def tree_layout(story: StepStory, height_px: float | None = None) -> Layout:
     """The :class:`Layout` of a step's tree in a plot ``height_px`` tall (``None``: no folding)."""
-    budget = None if height_px is None else max(4, int(height_px // ROW_PX))
-    return _fold(story, budget)
+    max_slots = None if height_px is None else max(4, int(height_px // ROW_PX))
+    return _fold(story, max_slots)
 
 
 def _marker(story: StepStory, node: Node, stage: str | None) -> tuple[str, str]:
