@@ -154,7 +154,7 @@ def test_labels_never_overlap_and_every_stage_is_captioned(tmp_path, name, step)
                         boxes = page.evaluate(BOXES, axis)
                         problems += [(rec.step, axis, pair) for pair in _overlaps(boxes)]
                 if rec.step == step:
-                    page.wait_for_timeout(300)  # text is drawn a moment after the frame
+                    page.wait_for_timeout(1000)  # text is drawn a moment after the frame
                     ARTIFACTS.mkdir(exist_ok=True)
                     shot = ARTIFACTS / f"stage-{name}-{stage}.png"
                     page.locator(".plotly-graph-div").first.screenshot(path=str(shot))
