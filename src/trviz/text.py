@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections import Counter
 
 from trviz.describe import BudgetStory, Node, StepStory, check_stage, describe_budget, describe_step
+from trviz.metrics import PHASES
 from trviz.scheme import LOOKS
 from trviz.trace import Trace
 
 VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
-PHASE_ORDER = ("draft", "forward", "verify", "compact", "update")
 
 
 def show_token(text: str, width: int | None = None) -> str:
@@ -210,9 +210,7 @@ def step_text(trace: Trace, step: int, timings: bool = True) -> str:
     if timings and rec.timings:
         lines.append(
             "time "
-            + "  ".join(
-                f"{p} {rec.timings[p] * 1e3:.2f} ms" for p in PHASE_ORDER if p in rec.timings
-            )
+            + "  ".join(f"{p} {rec.timings[p] * 1e3:.2f} ms" for p in PHASES if p in rec.timings)
         )
     return "\n".join(lines)
 
@@ -319,6 +317,6 @@ def run_text(trace: Trace, timings: bool = True) -> str:
             totals.update(s.timings)
         if totals:
             lines.append(
-                "time " + "  ".join(f"{p} {totals[p]:.3f} s" for p in PHASE_ORDER if p in totals)
+                "time " + "  ".join(f"{p} {totals[p]:.3f} s" for p in PHASES if p in totals)
             )
     return "\n".join(lines)
