@@ -19,10 +19,10 @@ from trviz.describe import STAGES, describe_step
 from trviz.scheme import LOOKS, palette
 from trviz.text import stage_text
 from trviz.views import VIEWS, hover_trace, render
-from trviz.views.generated import place_tokens
 from trviz.views.mask import dfs_order, mask_cells, mask_panel
 from trviz.views.matrix import CELLS as MATRIX_CELLS
 from trviz.views.matrix import matrix_panel
+from trviz.views.text_panel import place_tokens
 from trviz.views.tree import tree_figure, tree_layout, tree_panel
 
 DATA = Path(__file__).parent / "data"

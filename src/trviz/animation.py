@@ -31,9 +31,9 @@ from trviz.scheme import DARK, INK, legend_html
 from trviz.text import caption, model_name
 from trviz.trace import Trace
 from trviz.views._panel import FONT, MONO, Panel, caption_note
-from trviz.views.generated import chars_for, place_tokens, text_panel
 from trviz.views.mask import mask_panel
 from trviz.views.matrix import matrix_panel
+from trviz.views.text_panel import chars_for, place_tokens, text_panel
 from trviz.views.tree import ROW_PX, tree_layout, tree_panel
 
 MAX_FRAMES = 200  # frames by default: 50 staged steps, or 200 steps with stages=False
