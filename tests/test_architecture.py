@@ -85,3 +85,29 @@ def test_the_layer_check_catches_an_upward_import(tmp_path):
     bad.write_text("from trviz.decode import generate\nimport torch\n")
     assert {"trviz.decode", "torch"} <= imported(bad, at_import=True)
     assert layer_of("decode") > layer_of("trace")
+
+
+MAX_FUNCTION_LINES = 80  # STYLE.md: a function fits on one screen
+
+
+def long_functions(path: Path, limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """``name (lines)`` of every function in ``path`` longer than ``limit`` lines."""
+    tree = ast.parse(path.read_text())
+    return [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno - node.lineno + 1 > limit
+    ]
+
+
+@pytest.mark.parametrize("name, path", modules(), ids=[m for m, _ in modules()])
+def test_no_function_is_longer_than_a_screen(name, path):
+    assert not long_functions(path), f"trviz.{name}: split {', '.join(long_functions(path))}"
+
+
+def test_the_length_check_catches_a_long_function(tmp_path):
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES))
+    long = tmp_path / "long.py"
+    long.write_text(f"def f():\n{body}\n")
+    assert long_functions(long) == [f"f ({MAX_FUNCTION_LINES + 1} lines)"]

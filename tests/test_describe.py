@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pytest
 from test_trace import hand_trace
 
 import trviz
-from trviz.describe import describe_step, require_full
+from trviz.describe import describe_budget, describe_step, require_full
 from trviz.text import stage_text, step_text, tree_text
-from trviz.trace import RowWrite, StepRecord, Trace
+from trviz.trace import Budget, RowWrite, StepRecord, Trace
 
+DATA = Path(__file__).parent / "data"
 STRINGS = {0: "<|endoftext|>", 5: " A", 6: " B", 7: " C", 8: " D", 9: " E", 20: "x", 21: "y"}
 
 
@@ -29,6 +33,23 @@ def lookup_trace() -> Trace:
     )  # fmt: skip
     meta = {"config": {"k": 2, "dedupe": True, "lookup": 2}, "token_strings": STRINGS}
     return Trace(meta, [rec])
+
+
+def budget_trace(budget: Budget | None = None) -> Trace:
+    """:func:`lookup_trace`'s step as a per-step budget chose it: 3 of 6 candidates verified.
+
+    root 5 ─┬─ r0: 6                         verified: nodes 0..3 (size 4)
+            ├─ c: 7 ─── c: 8 ┄┄ c: 9 ┄┄ c: 20   pruned 5 (copied, P 0.3) and 6 under it
+            ┄┄ 21                            pruned 4 (matrix, P 0.05)
+    the model wanted 9 after node 3: the budget pruned it (the bonus)
+    """
+    budget = budget or Budget(
+        kept=3, candidates=6, gain=2.6, cost=1.3, match_len=4, p=(1.0, 0.3, 0.9, 0.8),
+        pruned_parents=(0, 3, 5), pruned_tokens=(21, 9, 20), pruned_p=(0.05, 0.3, 0.2),
+        pruned_copied=(5, 6),
+    )  # fmt: skip
+    trace = lookup_trace()
+    return Trace(trace.meta, [replace(trace.steps[0], budget=budget)])
 
 
 def paper_trace(committed: tuple[int, ...] = (6, 9)) -> Trace:
@@ -129,3 +150,43 @@ def test_one_guard_message_for_summary_traces():
     for call in (lambda: tree_text(bare, 0), lambda: describe_step(bare, 0)):
         with pytest.raises(trviz.TraceError, match="record='full'"):
             call()
+
+
+def test_budget_decision_with_its_pruned_candidates():
+    b = describe_step(budget_trace(), 4).budget
+    assert (b.kept, b.candidates, b.gain, b.cost, b.match_len, b.copied) == (3, 6, 2.6, 1.3, 4, 2)
+    assert b.size == 4 and [q.index for q in b.pruned] == [4, 5, 6]
+    assert [(q.token, q.parent, q.depth, q.copied) for q in b.pruned] == [
+        (21, 0, 1, False), (9, 3, 3, True), (20, 5, 4, True),
+    ]  # fmt: skip
+    assert [q.index for q in b.heads(0)] == [4] and [q.index for q in b.heads(3)] == [5]
+    assert b.heads(1) == () and b.get(5).children == (6,) and b.under(5) == 1
+    assert b.p == (1.0, 0.3, 0.9, 0.8)
+    # the verified tree is the same as without a budget: the budget only adds its decision
+    assert describe_step(budget_trace(), 4).nodes == describe_step(lookup_trace(), 4).nodes
+
+
+def test_no_budget_for_static_trees_and_old_traces():
+    assert describe_step(lookup_trace(), 4).budget is None
+    assert describe_step(paper_trace(), 0).budget is None
+    for name in ("paper", "small"):
+        trace = trviz.load_trace(DATA / f"trace-{name}.json")
+        assert all(describe_step(trace, s.step).budget is None for s in trace)
+
+
+def test_summary_level_budget_has_no_pruned_candidates():
+    rec = StepRecord(4, 5, 30, (), 9, (9,), {}, budget=Budget(0, 12, 1.0, 1.0, 0))
+    b = describe_budget(rec)
+    assert (b.kept, b.candidates, b.copied, b.pruned, b.p) == (0, 12, None, (), None)
+    assert describe_budget(replace(rec, budget=None)) is None
+
+
+def test_budget_fixture_is_the_default_preset_and_consistent():
+    trace = trviz.load_trace(DATA / "trace-budget.json")
+    assert trace.meta["config"]["budget"] and trace.meta["config"]["name"] == "default"
+    for rec in trace:
+        b = describe_step(trace, rec.step).budget
+        assert b.kept == len(rec.tokens) - 1 and b.candidates == b.kept + len(b.pruned)
+        assert all(q.parent < q.index for q in b.pruned)  # parents are numbered first
+        assert b.copied == len(rec.lookup_nodes or ())
+    assert any(describe_step(trace, s.step).budget.copied for s in trace)  # copies verified

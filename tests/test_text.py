@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from snapshots.check import matches
+from test_describe import budget_trace
 from test_trace import hand_trace
 
 import trviz
 from trviz.acceptance_stats import acceptance_text
-from trviz.describe import STAGES
+from trviz.describe import STAGES, describe_step
 from trviz.recycling import recycling_text
-from trviz.text import run_text, show_token, stage_text, step_text, tree_text
+from trviz.text import budget_words, run_text, show_token, stage_text, step_text, tree_text
+from trviz.trace import Budget
 
 DATA = Path(__file__).parent / "data"
 
@@ -78,7 +81,58 @@ def test_summary_level_steps_have_text_but_no_tree():
         tree_text(bare, 0)
 
 
-@pytest.mark.parametrize("name", ["paper", "small"])
+def test_budget_decision_in_one_line_in_caption_and_step_text():
+    #   root ' A' ─┬─ r0 ' B'                       3 of 6 candidates verified; the model
+    #              ├─ c ' C' ─── c ' D' ┄┄ c ' E'   wanted ' E' after ' D', which was pruned
+    #              ┄┄ 'y'
+    line = (
+        "budget: verified 3 of 6 candidates (predicted 2.6 tokens for 1.3× a one-token step's "
+        "time); copied 2 tokens after a 4-token match"
+    )
+    trace = budget_trace()
+    assert stage_text(trace, 4, "draft") == (
+        "step 4 · draft · 3 nodes: 1 from 1 matrix row, 2 copied from the context; " + line
+    )
+    assert step_text(trace, 4, timings=False).splitlines()[2] == line
+    assert stage_text(trace, 4, "verify").endswith("it wants '␣E', which the budget pruned ✗")
+    assert stage_text(trace, 4, "accept").endswith("from 1 forward (the budget predicted 2.6)")
+    assert tree_text(trace, 4) == "\n".join([
+        "'␣A'  (root, step 4)  → '␣C'",
+        "├── ✗ r0 '␣B'  → 'x'",
+        "├── ✓ c '␣C'  → '␣D'",
+        "│   └── ✓ c '␣D'  → '␣E'",
+        "│       ├── · pruned 1: c '␣E' (+1)",
+        "│       └── + '␣E'  (bonus: model argmax)",
+        "└── · pruned 1: 'y'",
+    ])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "budget, words",
+    [
+        (Budget(0, 0, 1.0, 1.0, 0), "budget: no candidates to verify: a plain one-token step"),
+        (Budget(0, 9, 1.04, 1.0, 0), "budget: verified 0 of 9 candidates (predicted 1.0 tokens "
+         "for 1.0× a one-token step's time); no earlier match to copy from"),
+        (Budget(1, 1, 1.5, 1.1, 3), "budget: verified 1 of 1 candidate (predicted 1.5 tokens "
+         "for 1.1× a one-token step's time); no copy verified after a 3-token match"),
+    ],
+)  # fmt: skip
+def test_budget_words_without_copies(budget, words):
+    trace = budget_trace(budget)
+    trace.steps[0] = replace(trace.steps[0], lookup_nodes=())  # nothing copied was verified
+    assert budget_words(describe_step(trace, 4).budget) == words
+
+
+def test_summary_level_step_text_says_the_budget():
+    bare = trviz.Trace({}, [trviz.StepRecord(0, 10, 5, (), 13, (13,), {},
+                                             budget=Budget(2, 9, 1.6, 1.1, 5))])  # fmt: skip
+    assert step_text(bare, 0, timings=False).splitlines()[1] == (
+        "budget: verified 2 of 9 candidates (predicted 1.6 tokens for 1.1× a one-token step's "
+        "time); a 5-token match to copy from"
+    )
+
+
+@pytest.mark.parametrize("name", ["paper", "small", "budget"])
 def test_text_twins_snapshots(name):
     trace = trviz.load_trace(DATA / f"trace-{name}.json")
     step = trace.steps[len(trace) // 2].step

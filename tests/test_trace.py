@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -158,3 +159,25 @@ def test_recording_levels_never_change_tokens_smollm(smollm):
     tokens = {lvl: trviz.generate(model, tok, prompt, 24, record=lvl).tokens
               for lvl in ("none", "summary", "full")}  # fmt: skip
     assert tokens["none"] == tokens["summary"] == tokens["full"]
+
+
+def test_trace_meta_is_typed_and_keeps_what_it_does_not_know():
+    trace = trviz.load_trace(DATA / "trace-small.json")
+    info = trace.info
+    assert isinstance(info, trviz.TraceMeta)
+    assert info.method == "tr" and info.model == trace.meta["model"]
+    assert info.new_tokens == tuple(trace.meta["new_tokens"]) and info.token_strings
+    assert info.token_strings == trace.meta["token_strings"]
+    bench_meta = dict(trace.meta, turn=3, category="coding")
+    again = trviz.TraceMeta.from_dict(bench_meta)
+    assert again.extra == {"turn": 3, "category": "coding"}
+    # the dict a file holds, round-tripped; fields an older trace lacks come back at their default
+    assert again.to_dict() == trviz.TraceMeta().to_dict() | bench_meta
+
+
+def test_a_run_records_every_trace_meta_field():
+    model, tok = make_tiny("llama"), TinyTokenizer()
+    r = trviz.generate(model, tok, [5, 6, 7], 6, record="summary")
+    known = {f.name for f in dataclasses.fields(trviz.TraceMeta)} - {"extra"}
+    assert known <= set(r.trace.meta), known - set(r.trace.meta)
+    assert r.trace.info.finish_reason in ("eos", "length") and r.trace.info.extra == {}

@@ -10,7 +10,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import pytest
 from snapshots.check import figure_json, matches
-from test_describe import lookup_trace, paper_trace
+from test_describe import budget_trace, lookup_trace, paper_trace
 from test_trace import hand_trace
 
 import trviz
@@ -19,11 +19,11 @@ from trviz.describe import STAGES, describe_step
 from trviz.scheme import LOOKS, palette
 from trviz.text import stage_text
 from trviz.views import VIEWS, hover_trace, render
-from trviz.views.generated import place_tokens
 from trviz.views.mask import dfs_order, mask_cells, mask_panel
 from trviz.views.matrix import CELLS as MATRIX_CELLS
 from trviz.views.matrix import matrix_panel
-from trviz.views.tree import tree_layout, tree_panel
+from trviz.views.text_panel import place_tokens
+from trviz.views.tree import tree_figure, tree_layout, tree_panel
 
 DATA = Path(__file__).parent / "data"
 
@@ -104,6 +104,74 @@ def test_copied_nodes_look_copied():
     assert "copied (context)" in nodes["hovertext"][2] and "row" not in nodes["hovertext"][2]
 
 
+def test_pruned_candidates_hang_faintly_off_their_parents():
+    #   root ' A' ─┬─ r0 ' B'                       verified: nodes 0..3
+    #              ├─ c ' C' ─── c ' D' ┄┄ c ' E' +1   pruned 5 (copied), 6 under it (counted)
+    #              ┄┄ 'y'                          pruned 4 (matrix)
+    trace, story = budget_trace(), describe_step(budget_trace(), 4)
+    for stage in STAGES:  # drawn at every stage, in the same place
+        panel = tree_panel(trace, story, stage)
+        pruned = _trace(panel, "pruned")
+        assert pruned["customdata"] == [4, 5] and pruned["text"][0] == "y"
+        assert pruned["marker"]["symbol"] == ["circle-open-dot", "square-open-dot"]
+        assert pruned["textfont"]["color"] == LOOKS["pruned"].color
+        lay = tree_layout(story)
+        assert (pruned["x"], pruned["y"]) == ([1.0, 3.0], [lay.xy[4][1], lay.xy[5][1]])
+        edges = _trace(panel, "pruned edges")
+        assert edges["line"]["dash"] == "dot"
+        assert edges["y"] == [lay.xy[0][1], lay.xy[4][1], None, lay.xy[3][1], lay.xy[5][1], None]
+        assert 0 < edges["x"][0] < 1 and 2 < edges["x"][3] < 3  # from each parent's label end
+    # from verify on, ✓ marks the pruned ' E': the model's pick after ' D' (the budget missed it)
+    assert pruned["text"][1] == "␣E <span style='color:#009E73'><b>✓</b></span> +1"
+    assert _trace(tree_panel(trace, story, "draft"), "pruned")["text"][1] == "␣E +1"
+    assert "it would have matched" in pruned["hovertext"][1]
+    assert "the budget left it out" in pruned["hovertext"][1]
+    assert "1 more candidate under it" in pruned["hovertext"][1]
+    # the copied chain's end carries the match length where origins are drawn
+    draft = _trace(tree_panel(trace, story, "draft"), "nodes")["text"]
+    assert draft[3].endswith("copied (match 4)</span>")
+    assert "match" not in _trace(tree_panel(trace, story, "accept"), "nodes")["text"][3]
+    hover = _trace(tree_panel(trace, story, "draft"), "nodes")["hovertext"][3]
+    assert "after a 4-token match" in hover and "predicted P(accepted) 0.80" in hover
+    fig = tree_figure(trace, 4, "draft")
+    assert "pruned (not verified)" in fig.layout.annotations[-1].text  # the legend
+    assert "3 nodes verified of 6 candidates, 3 pruned" in fig.layout.title.text
+
+
+def test_matrix_cells_of_pruned_candidates_are_grey_until_the_update():
+    # row ' A' = [' B', 'y']: ' B' became node 1, 'y' the pruned candidate 4
+    trace, story = budget_trace(), describe_step(budget_trace(), 4)
+    cells = (*MATRIX_CELLS, "pruned")
+    for stage, want in (("draft", ["read", "pruned"]), ("accept", ["read", "pruned"]),
+                        ("update", ["rewritten", "rewritten"])):  # fmt: skip
+        heat = matrix_panel(trace, story, stage).traces[0]
+        assert [cells[c] for c in heat["z"][0]] == want, stage
+        assert heat["zmax"] == len(cells)
+    assert "the budget pruned" in matrix_panel(trace, story, "draft").traces[0]["hovertext"][0][1]
+    assert matrix_panel(lookup_trace(), describe_step(lookup_trace(), 4)).traces[0]["zmax"] == 6
+
+
+def test_old_traces_draw_no_pruned_look():
+    for trace, step in ((fixture("paper"), 15), (fixture("small"), 24), (lookup_trace(), 4)):
+        panel = tree_panel(trace, describe_step(trace, step), "draft")
+        assert not [t for t in panel.traces if t["name"].startswith("pruned")]
+        assert "pruned" not in tree_figure(trace, step, "draft").layout.annotations[-1].text
+
+
+def test_pruned_candidates_fold_first_when_slots_run_short():
+    trace = fixture("budget")
+    story = describe_step(trace, 3)  # 9 verified nodes, 22 pruned candidates off them
+    heads = {i: len(story.budget.heads(i)) for i in range(len(story.nodes))}
+    assert tree_layout(story).slots > 20 and not tree_layout(story).pruned_more
+    lay = tree_layout(story, height_px=300)  # room for 20 slots
+    assert lay.slots <= 20 and lay.pruned_more and not lay.folded
+    assert all(i in lay.xy for i in range(len(story.nodes)))  # verified nodes stay
+    for parent, (hidden, _) in lay.pruned_more.items():  # a parent's pruned go together
+        assert len(hidden) == heads[parent] and not set(hidden) & set(lay.xy)
+    folds = _trace(tree_panel(trace, story, "draft", 1000, 300), "pruned folded")
+    assert folds["text"] and all(re.fullmatch(r"\+\d+ pruned", t) for t in folds["text"])
+
+
 def test_matrix_stages():
     trace, story = hand_trace(), describe_step(hand_trace(), 0)
 
@@ -161,7 +229,7 @@ def test_stats_figures():
         trviz.speed_figure(bare)
 
 
-@pytest.mark.parametrize("name", ["paper", "small"])
+@pytest.mark.parametrize("name", ["paper", "small", "budget"])
 def test_every_registered_view_renders_deterministically_with_its_twin(name):
     trace = fixture(name)
     step = trace.steps[len(trace) // 2].step
@@ -178,12 +246,13 @@ def test_every_registered_view_renders_deterministically_with_its_twin(name):
         assert view.twin(*args).strip(), f"{view.name} has an empty text twin"
 
 
-def test_every_colour_comes_from_the_scheme():
-    trace = fixture("paper")
+@pytest.mark.parametrize("name, step", [("paper", 15), ("budget", 14)])
+def test_every_colour_comes_from_the_scheme(name, step):
+    trace = fixture(name)
     allowed = {c.upper() for c in palette()}
     for view in VIEWS.values():
         for stage in STAGES if view.takes == "step" else (None,):
-            text = figure_json(render(view.name, trace, 15, stage))  # the template left out
+            text = figure_json(render(view.name, trace, step, stage))  # the template left out
             found = {c.upper() for c in re.findall(r"#[0-9A-Fa-f]{6}\b|#[0-9A-Fa-f]{3}\b", text)}
             assert found <= allowed, f"{view.name}: colours outside trviz.scheme: {found - allowed}"
 
@@ -302,6 +371,20 @@ def test_step_view_snapshots(view, stage):
 @pytest.mark.parametrize("view", ["text", "accepted", "mat", "speed", "recycling", "acceptance"])
 def test_run_view_snapshots(view):
     matches(f"fig-{view}-small.json", figure_json(render(view, fixture("small"))))
+
+
+def test_budget_tree_snapshot():
+    fig = render("tree", fixture("budget"), 14, "draft")
+    matches("fig-tree-draft-budget.json", figure_json(fig))
+
+
+def test_animate_budget_trace_keeps_its_frames_aligned():
+    fig = trviz.animate(fixture("budget"), steps=slice(2, 6))
+    data, _ = _merged(fig, "5/draft")
+    assert len(data) == len(fig.data)  # every step draws the same traces, pruned ones included
+    names = [d.name for d in fig.data]
+    assert "pruned" in names and "pruned edges" in names
+    assert any("pruned (not verified)" in (a.text or "") for a in fig.layout.annotations)
 
 
 def test_animate_snapshot():

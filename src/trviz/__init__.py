@@ -40,7 +40,7 @@ from trviz.errors import (
     TraceError,
     TrvizError,
 )
-from trviz.trace import StepRecord, Trace, load_trace
+from trviz.trace import StepRecord, Trace, TraceMeta, load_trace
 from trviz.trees import PRESETS as TREES
 from trviz.trees import Tree, get_tree
 
@@ -90,7 +90,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "TRConfig", "Tree", "TREES", "get_tree", "Trace", "StepRecord", "load_trace",
+    "TRConfig", "Tree", "TREES", "get_tree", "Trace", "TraceMeta", "StepRecord", "load_trace",
     "TrvizError", "TemplateError", "ConfigError", "PromptError", "MatrixError",
     "ModelLoadError", "CacheError", "TraceError", *_LAZY,
 ]  # fmt: skip

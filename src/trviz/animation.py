@@ -31,9 +31,9 @@ from trviz.scheme import DARK, INK, legend_html
 from trviz.text import caption, model_name
 from trviz.trace import Trace
 from trviz.views._panel import FONT, MONO, Panel, caption_note
-from trviz.views.generated import chars_for, place_tokens, text_panel
 from trviz.views.mask import mask_panel
 from trviz.views.matrix import matrix_panel
+from trviz.views.text_panel import chars_for, place_tokens, text_panel
 from trviz.views.tree import ROW_PX, tree_layout, tree_panel
 
 MAX_FRAMES = 200  # frames by default: 50 staged steps, or 200 steps with stages=False
@@ -151,6 +151,8 @@ class _Builder:
         tree_h = grid.px("tree")[1]
         self.rows = max(tree_layout(s, tree_h).slots for s in stories)
         self.depth = max(s.depth for s in stories)
+        pruned = ("pruned",) if any(s.budget is not None for s in stories) else ()
+        self.legend = LEGEND[:5] + pruned + LEGEND[5:]
 
     def panels(self, story: StepStory, stage: str | None) -> dict[str, Panel]:
         w, h = self.grid.px("tree")
@@ -182,7 +184,7 @@ class _Builder:
         layout["xaxis3"]["showticklabels"] = False  # the rows carry the same labels
         notes.append(caption_note(caption(self.trace, story, stage), 1.0, self.grid.width - 40))
         notes[-1].update(yshift=self.grid.title_gap + 6)
-        notes.append(dict(text=legend_html(LEGEND, "  "), x=0, y=0, xref="paper", yref="paper",
+        notes.append(dict(text=legend_html(self.legend, "  "), x=0, y=0, xref="paper", yref="paper",
                           xanchor="left", yanchor="top", yshift=-30, showarrow=False,
                           font=dict(size=11, color=INK)))  # fmt: skip
         layout.update(annotations=notes, shapes=shapes)

@@ -131,3 +131,82 @@ BUILTIN: dict[tuple[str, str], CostModel] = {
 }
 BUILTIN[("cpu", "float16")] = BUILTIN[("cpu", "bfloat16")]
 GPU_CURVE = flat_then_linear(64, 1 / 64, "built-in curve (gpu: flat to 64 tokens)")
+
+
+class Calibration:
+    """A cost curve corrected online by the forwards a run times (the budget's, on a CPU).
+
+    A built-in table was measured on another machine (or the same one under other load); only its
+    shape can be trusted. The budget therefore prices a step with
+
+        forward(q, L) = alpha * base(1, L) + beta * (base(q, L) - base(1, L))
+
+    where ``alpha`` scales the one-token forward and ``beta`` the cost of every extra verified
+    token. Both are fitted by ridge regression on the timed forwards, pulled towards 1 (the base
+    curve) with the weight of ``prior`` observations, older observations decaying with a horizon
+    of ``horizon`` steps. Once ``prior`` forwards are in, a timing more than :data:`CLIP` times
+    the prediction (a preempted forward: disturbances only ever slow a forward) is left out. Its
+    state is a few floats, kept in the matrix's metadata so that a hot start keeps it
+    (:meth:`to_dict`).
+    """
+
+    CLIP = 3.0
+
+    def __init__(self, base: CostModel, prior: float = 3.0, horizon: float = 200.0):
+        self.base, self.prior, self.horizon = base, prior, horizon
+        self.sums = [0.0] * 5  # sum w*x1*x1, w*x1*x2, w*x2*x2, w*x1*t, w*x2*t
+        self.n = 0.0  # decayed count of observations
+
+    def features(self, q: int, context: int) -> tuple[float, float]:
+        one = self.base.forward_s(1, context)
+        return one, max(self.base.forward_s(q, context) - one, 0.0)
+
+    def observe(self, q: int, context: int, seconds: float) -> None:
+        """Add one timed forward over ``q`` tokens after ``context`` tokens."""
+        x1, x2 = self.features(q, context)
+        predicted = self.forward_s(q, context)
+        if self.n >= self.prior and seconds > predicted * self.CLIP:
+            return  # a preempted forward (the OS ran something else), once the fit has learnt
+        t = seconds
+        keep = 1.0 - 1.0 / self.horizon
+        s = self.sums
+        for i, v in enumerate((x1 * x1, x1 * x2, x2 * x2, x1 * t, x2 * t)):
+            s[i] = s[i] * keep + v
+        self.n = self.n * keep + 1.0
+
+    def factors(self) -> tuple[float, float]:
+        """``(alpha, beta)``: the fitted scales of the one-token forward and of an extra token."""
+        x1, x2 = self.features(16, 256)  # the prior's scale: a typical step
+        l1, l2 = self.prior * x1 * x1, self.prior * x2 * x2
+        s11, s12, s22, s1t, s2t = self.sums
+        a11, a12, a22, b1, b2 = s11 + l1, s12, s22 + l2, s1t + l1, s2t + l2
+        det = a11 * a22 - a12 * a12
+        if det <= 0:
+            return 1.0, 1.0
+        alpha, beta = (b1 * a22 - a12 * b2) / det, (a11 * b2 - a12 * b1) / det
+        return max(alpha, 0.05), max(beta, 0.05)
+
+    def forward_s(self, q: int, context: int) -> float:
+        alpha, beta = self.factors()
+        x1, x2 = self.features(q, context)
+        return alpha * x1 + beta * x2
+
+    def step_costs(self, context: int, q_max: int) -> list[float]:
+        """Seconds of a whole step for ``q = 1..q_max`` (the base curve's overhead added)."""
+        alpha, beta = self.factors()
+        a, b = self.base.overhead_s
+        one = self.base.forward_s(1, context)
+        return [
+            alpha * one + beta * max(self.base.forward_s(q, context) - one, 0.0) + a + b * q
+            for q in range(1, q_max + 1)
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.base.source, "sums": list(self.sums), "n": self.n}
+
+    def load(self, d: Any) -> None:
+        """Resume from :meth:`to_dict`'s record if it was made against the same base curve."""
+        ok = isinstance(d, dict) and d.get("source") == self.base.source
+        sums = d.get("sums") if ok else None
+        if isinstance(sums, list) and len(sums) == 5 and all(isinstance(v, float) for v in sums):
+            self.sums, self.n = list(sums), float(d.get("n", 0.0))

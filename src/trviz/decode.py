@@ -109,7 +109,7 @@ def tr_step(
     candidates = logits.topk(table.shape[1], dim=-1).indices  # [S, k]
     winners = write_winners(tokens, tt.ancestors[v.best], tt.depths)
     update(table, tokens, candidates, winners)
-    drafter.learn(d, [v.host_tokens[i] for i in path[1:]] + [v.bonus])
+    drafter.learn(d, [v.host_tokens[i] for i in path[1:]] + [v.bonus], forward_s=t2 - t1)
     t5 = clock()
     return StepTensors(
         tokens=tokens,
@@ -147,6 +147,29 @@ def _commit(
     if len(tokens) >= budget:
         return tokens[:budget], "length"
     return tokens, None
+
+
+def step_context(model, cfg: TRConfig, run: Run, sampling: SamplingParams | None) -> StepContext:
+    """The constants every step of ``run`` shares."""
+    return StepContext(
+        model=model,
+        mask_kind=mask_kind(model),
+        clock=run.clock,
+        snapshot=run.recorder.full,
+        sampling=sampling,
+        generator=run.generator,
+        host_walk=cfg.host_walk(model.device.type),
+    )
+
+
+def _prefill(model, cache, ids: list[int], matrix: Matrix, seed: bool) -> torch.Tensor:
+    """Prefill all prompt tokens but the last (with ``seed``: seed their matrix rows from the
+    prompt's logits); returns the last one, the first step's root."""
+    prompt_t = torch.tensor(ids, device=model.device)
+    logits = prefill(model, cache, prompt_t[:-1], all_logits=seed)
+    if logits is not None:
+        seed_rows(matrix.table, prompt_t[:-1], logits)
+    return prompt_t[-1]
 
 
 # ----- the loops --------------------------------------------------------------------------------
@@ -198,27 +221,15 @@ def generate(
                     on_step=on_step, sampling=sp, tree_size=cfg.max_tokens(choice.tree),
                     sync=None)  # fmt: skip
     matrix = prepare_matrix(model, tokenizer, cfg, matrix)
-    device = model.device
     cost = choose_cost(model)
-    drafter = make_drafter(cfg, choice, run.ids, matrix, cost, device, run.recorder.full)
-    ctx = StepContext(
-        model=model,
-        mask_kind=mask_kind(model),
-        clock=run.clock,
-        snapshot=run.recorder.full,
-        sampling=sp,
-        generator=run.generator,
-        host_walk=cfg.host_walk(device.type),
-    )
+    drafter = make_drafter(cfg, choice, run.ids, matrix, cost, model.device, run.recorder.full)
+    ctx = step_context(model, cfg, run, sp)
     t_start = run.clock()
     cache = new_cache(model)
-    prompt_t = torch.tensor(run.ids, device=device)
-    logits = prefill(model, cache, prompt_t[:-1], all_logits=cfg.seed_from_prompt)
-    if logits is not None:
-        seed_rows(matrix.table, prompt_t[:-1], logits)
+    root = _prefill(model, cache, run.ids, matrix, cfg.seed_from_prompt)
     prefill_s, phase_s = run.clock() - t_start, dict.fromkeys(PHASES, 0.0)
     stats = Stats(prompt_tokens=len(run.ids), prefill_s=prefill_s, phase_s=phase_s)
-    root, prefix_len, out, finish = prompt_t[-1], len(run.ids) - 1, [], None
+    prefix_len, out, finish = len(run.ids) - 1, [], None
     while finish is None:
         st = tr_step(ctx, cache, matrix, drafter, root=root, prefix_len=prefix_len)
         drafted = [st.host_tokens[i] for i in st.path[1:]]

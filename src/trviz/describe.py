@@ -4,8 +4,10 @@
 :class:`StepStory`: each node's origin (drafted from a matrix row, copied from the context, a
 placeholder from a never-written row, an empty slot), the model's pick after it and whether the
 node matches its parent's pick, the accepted path, whether the bonus was kept, and the matrix rows
-that matter in this step (path rows first) with who read and who rewrote each. Views only colour
-and place these facts, so no two panels can disagree. Stdlib only.
+that matter in this step (path rows first) with who read and who rewrote each, and, when a per-step
+budget chose the tree (``TRConfig(budget=True)``), its decision (:class:`BudgetStory`: how many
+candidates it verified, its predicted gain and cost, the copy's match length, the candidates it
+pruned). Views only colour and place these facts, so no two panels can disagree. Stdlib only.
 
 The four stages of a step, in the paper's order, are :data:`STAGES`.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from trviz.errors import TraceError
-from trviz.trace import RowWrite, StepRecord, Trace
+from trviz.trace import Budget, RowWrite, StepRecord, Trace
 
 STAGES = ("draft", "verify", "accept", "update")
 ORIGINS = ("root", "drafted", "copied", "placeholder", "empty")
@@ -74,6 +76,80 @@ class Row:
 
 
 @dataclass(frozen=True)
+class Pruned:
+    """A candidate the budget drafted but did not verify (it never reached the model)."""
+
+    index: int  # numbered after the verified tree: S, S+1, ... (S = verified tree size)
+    token: int
+    parent: int  # a verified node (< S) or another pruned candidate
+    depth: int
+    p: float  # predicted P(accepted)
+    copied: bool  # proposed by the matcher (copied from the context)
+    children: tuple[int, ...]  # pruned candidates under it
+
+
+@dataclass(frozen=True)
+class BudgetStory:
+    """The per-step budget's decision (:class:`~trviz.trace.Budget`), in the views' terms.
+
+    ``kept`` of ``candidates`` drafted nodes were verified (root excluded); ``gain``: predicted
+    tokens committed (bonus included); ``cost``: predicted step time in one-token steps;
+    ``match_len``: the longest earlier match of the context's suffix (0: none); ``copied``:
+    verified nodes carrying copied tokens (None: not recorded, a summary-level step);
+    ``pruned``: the candidates left out (empty at summary level), by index minus ``size``;
+    ``p``: each verified node's predicted P(accepted) (None at summary level).
+    """
+
+    kept: int
+    candidates: int
+    gain: float
+    cost: float
+    match_len: int
+    copied: int | None
+    pruned: tuple[Pruned, ...]
+    size: int  # the verified tree's size (root included): the first pruned index
+    p: tuple[float, ...] | None = None  # predicted P(accepted) of each verified node (root 1.0)
+
+    def heads(self, parent: int) -> tuple[Pruned, ...]:
+        """The pruned candidates hanging directly off node ``parent``."""
+        return tuple(q for q in self.pruned if q.parent == parent)
+
+    def get(self, index: int) -> Pruned:
+        """The pruned candidate numbered ``index`` (>= :attr:`size`)."""
+        return self.pruned[index - self.size]
+
+    def under(self, index: int) -> int:
+        """Pruned candidates below pruned candidate ``index``."""
+        return sum(1 + self.under(c) for c in self.get(index).children)
+
+
+def describe_budget(rec: StepRecord) -> BudgetStory | None:
+    """The :class:`BudgetStory` of a step record (None: a static tree or an old trace)."""
+    b: Budget | None = rec.budget
+    if b is None:
+        return None
+    size = b.kept + 1
+    parents = b.pruned_parents or ()
+    depths = list(rec.depths or ())[:size] or [0] * size
+    kids: dict[int, list[int]] = {}
+    for j, par in enumerate(parents):
+        depths.append(depths[par] + 1 if 0 <= par < len(depths) else 1)
+        kids.setdefault(par, []).append(size + j)
+    tokens = b.pruned_tokens or ()
+    p = b.pruned_p or (0.0,) * len(tokens)
+    copied = set(b.pruned_copied or ())
+    pruned = tuple(
+        Pruned(size + j, tok, parents[j], depths[size + j], p[j], size + j in copied,
+               tuple(kids.get(size + j, ())))
+        for j, tok in enumerate(tokens)
+    )  # fmt: skip
+    n_copied = len(rec.lookup_nodes or ()) if rec.is_full else None
+    return BudgetStory(
+        b.kept, b.candidates, b.gain, b.cost, b.match_len, n_copied, pruned, size, b.p
+    )
+
+
+@dataclass(frozen=True)
 class StepStory:
     """The facts of one step that the views draw (see the module docstring)."""
 
@@ -88,6 +164,7 @@ class StepStory:
     committed: tuple[int, ...]
     rows: tuple[Row, ...]  # rows that matter, path rows first
     k: int
+    budget: BudgetStory | None = None  # the per-step budget's decision (None: a static tree)
 
     @property
     def best(self) -> int:
@@ -150,6 +227,7 @@ def describe_step(trace: Trace, step: int) -> StepStory:
         committed=rec.committed,
         rows=_rows(rec, nodes, path, fill),
         k=_k(trace, rec),
+        budget=describe_budget(rec),
     )
 
 

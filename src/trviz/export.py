@@ -43,11 +43,12 @@ h3 {{ margin-top: 28px; }}
 <body>
 <h2>{title}</h2>
 {plot}
-<details><summary>run summary</summary><pre>{summary}</pre></details>
+{summary}
 {sections}
 </body>
 </html>
 """
+SUMMARY = "<details><summary>run summary</summary><pre>{text}</pre></details>"
 SECTION = """<h3>{title}</h3>
 {plot}
 <details><summary>as text</summary><pre>{text}</pre></details>
@@ -114,9 +115,17 @@ def to_html(
     page = PAGE.format(
         title=html.escape(title),
         plot=figure_html(fig),
-        summary=html.escape(summary),
+        summary=SUMMARY.format(text=html.escape(summary)) if summary else "",
         sections=sections,
     )
+    return write_atomic(path, page)
+
+
+def save_figures(figures: Iterable[go.Figure], path: str | os.PathLike, title: str) -> Path:
+    """Write one self-contained offline page showing ``figures`` one below the other (plotly.js
+    inlined once; no CDN); returns the path. The file is written atomically."""
+    plots = [figure_html(fig, include_plotlyjs=(i == 0)) for i, fig in enumerate(figures)]
+    page = PAGE.format(title=html.escape(title), plot="\n".join(plots), summary="", sections="")
     return write_atomic(path, page)
 
 

@@ -19,7 +19,7 @@ import torch
 from trviz.errors import ConfigError
 from trviz.metrics import Stats
 from trviz.plumbing import dtype_name
-from trviz.trace import LEVELS, Budget, RowWrite, StepRecord, Trace
+from trviz.trace import LEVELS, Budget, RowWrite, StepRecord, Trace, TraceMeta
 from trviz.trees import Tree
 
 
@@ -138,16 +138,17 @@ def trace_token_ids(prompt_ids: list[int], out: list[int], records: list[StepRec
 
 
 def run_meta(model, method: str, prompt: Any, fingerprint: str, **more: Any) -> dict[str, Any]:
-    """What a trace says about the run before its first step (model, device, dtype, prompt...)."""
-    return {
-        "method": method,
-        "model": getattr(model.config, "_name_or_path", "") or type(model).__name__,
-        "vocab_fingerprint": fingerprint,
-        "device": str(model.device),
-        "dtype": dtype_name(model.dtype),
-        "prompt": prompt if isinstance(prompt, str) else None,
+    """What a trace says about the run before its first step (model, device, dtype, prompt...):
+    :class:`~trviz.trace.TraceMeta`'s fields, as the dict a trace file holds."""
+    return TraceMeta(
+        method=method,
+        model=getattr(model.config, "_name_or_path", "") or type(model).__name__,
+        vocab_fingerprint=fingerprint,
+        device=str(model.device),
+        dtype=dtype_name(model.dtype),
+        prompt=prompt if isinstance(prompt, str) else None,
         **more,
-    }
+    ).to_dict()
 
 
 def build_trace(

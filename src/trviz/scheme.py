@@ -4,11 +4,12 @@ Every meaning a picture can carry (a node's origin and outcome, a matrix cell's 
 accepted draft's matrix entry came from) is one :class:`Look` in :data:`LOOKS`: the word the legend
 and captions use, the colour, the mark the text twins print and the marker shape. Panels never pick
 colours of their own, so the same colour means the same thing everywhere (docs/views.md lists the
-table). A new status, e.g. nodes a drafter pruned before verification, is one more entry here.
+table). A new status is one more entry here, as ``pruned`` was for the per-step budget.
 
 Colours are the Okabe-Ito palette (Okabe & Ito 2008, "Color Universal Design"), chosen to stay
 distinguishable under the common colour-vision deficiencies; shapes repeat the key distinctions
-(diamond = bonus, square = copied from the context, hexagon = placeholder). Stdlib only.
+(diamond = bonus, square = copied from the context, hexagon = placeholder, open with a dot =
+pruned: drafted but never verified). Stdlib only.
 """
 
 from __future__ import annotations
@@ -57,6 +58,13 @@ LOOKS: dict[str, Look] = {
         "placeholder: read from a never-written row (the paper's zero fill)", YELLOW, "?", "hexagon"
     ),
     "empty": Look("empty slot: nothing to draft", GREY, "∅", "circle-open", "empty"),
+    "pruned": Look(
+        "pruned by the budget: drafted, never verified",
+        MUTED,
+        "·",
+        "circle-open-dot",
+        "pruned (not verified)",
+    ),
     # verification and outcome
     "match": Look("matches the model's pick after its parent", GREEN, "✓"),
     "mismatch": Look("differs from the model's pick after its parent", VERMILLION, "✗"),
@@ -100,7 +108,7 @@ def palette() -> set[str]:
 def legend_html(names: tuple[str, ...] | list[str], sep: str = "   ") -> str:
     """One legend line for plotly text: a coloured shape and the word of each look."""
     shapes = {"diamond": "◆", "diamond-open": "◇", "square": "■", "hexagon": "⬢",
-              "circle-open": "○"}  # fmt: skip
+              "circle-open": "○", "circle-open-dot": "◌"}  # fmt: skip
     parts = []
     for name in names:
         lk = LOOKS[name]

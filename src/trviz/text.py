@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 
-from trviz.describe import Node, StepStory, check_stage, describe_step
+from trviz.describe import BudgetStory, Node, StepStory, check_stage, describe_budget, describe_step
+from trviz.metrics import PHASES
 from trviz.scheme import LOOKS
 from trviz.trace import Trace
 
 VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
-PHASE_ORDER = ("draft", "forward", "verify", "compact", "update")
 
 
 def show_token(text: str, width: int | None = None) -> str:
@@ -47,7 +47,9 @@ def tree_text(trace: Trace, step: int, prune: bool = False) -> str:
     a branch; nodes under it cannot be accepted), then where the token came from (``rK``: column K
     of the parent's matrix row; ``c``: copied from the context; ``rK?``: a placeholder from a
     never-written row; ``∅``: an empty slot), the token, and ``→ 'x'``: the model's pick after the
-    node. ``+`` is the bonus token (``-`` when the run stopped before it).
+    node. ``+`` is the bonus token (``-`` when the run stopped before it). When a per-step budget
+    chose the tree, one ``·`` line per node lists the candidates pruned under it (never
+    verified; ``(+N)``: pruned candidates below one, ``c``: copied).
 
     prune: draw rejected nodes without their subtrees (a ``(+N)`` count stands for them).
     """
@@ -59,13 +61,18 @@ def tree_text(trace: Trace, step: int, prune: bool = False) -> str:
         return sum(1 + count(c) for c in nodes[i].children)
 
     def walk(i: int, prefix: str) -> None:
-        items: list[int | None] = list(nodes[i].children)
+        items: list[int | str | None] = list(nodes[i].children)
+        if story.budget is not None and story.budget.heads(i):
+            items.append("pruned")
         if i == story.best:
             items.append(None)  # the bonus
         for j, child in enumerate(items):
             branch, indent = ("└── ", "    ") if j == len(items) - 1 else ("├── ", "│   ")
             if child is None:
                 lines.append(f"{prefix}{branch}{_bonus_line(trace, story)}")
+                continue
+            if child == "pruned":
+                lines.append(f"{prefix}{branch}{_pruned_line(trace, story.budget, i)}")
                 continue
             node = nodes[child]
             fold = prune and not node.accepted and node.children
@@ -86,6 +93,16 @@ def _node_line(trace: Trace, node: Node) -> str:
         node.origin, f"r{node.rank}"
     )
     return f"{mark} {tag} {_quote(trace, node.token)}{_pick(trace, node)}"
+
+
+def _pruned_line(trace: Trace, budget: BudgetStory, parent: int) -> str:
+    heads = budget.heads(parent)
+    words = [
+        ("c " if q.copied else "") + _quote(trace, q.token, 12)
+        + (f" (+{budget.under(q.index)})" if budget.under(q.index) else "")
+        for q in heads
+    ]  # fmt: skip
+    return f"{LOOKS['pruned'].mark} pruned {len(heads)}: " + " ".join(words)
 
 
 def _pick(trace: Trace, node: Node) -> str:
@@ -133,12 +150,35 @@ def draft_counts(story: StepStory) -> str:
                          ("empty", "empty slots")):  # fmt: skip
         if story.count(origin):
             parts.append(f"{story.count(origin)} {word}")
+    if not parts:
+        return "no nodes: the root alone"
     return f"{plural(len(story.nodes) - 1, 'node')}: " + ", ".join(parts)
 
 
+def budget_words(budget: BudgetStory) -> str:
+    """The budget's decision in one line: ``"budget: verified 6 of 23 candidates (predicted 2.1
+    tokens for 1.3× a one-token step's time); copied 4 tokens after a 7-token match"``.
+    The same line ends the draft caption and is a line of :func:`step_text`."""
+    if not budget.candidates:
+        return "budget: no candidates to verify: a plain one-token step"
+    text = (
+        f"budget: verified {budget.kept} of {plural(budget.candidates, 'candidate')} "
+        f"(predicted {budget.gain:.1f} tokens for {budget.cost:.1f}× a one-token step's time)"
+    )
+    m = budget.match_len
+    if not m:
+        return text + "; no earlier match to copy from"
+    if budget.copied is None:
+        return text + f"; a {m}-token match to copy from"
+    if not budget.copied:
+        return text + f"; no copy verified after a {m}-token match"
+    return text + f"; copied {plural(budget.copied, 'token')} after a {m}-token match"
+
+
 def step_text(trace: Trace, step: int, timings: bool = True) -> str:
-    """One screen about step ``step``: root, draft (by origin), accepted path, bonus, committed
-    tokens, matrix rows rewritten and (``timings=True``) per-phase milliseconds."""
+    """One screen about step ``step``: root, draft (by origin), the budget's decision (when a
+    budget chose the tree), accepted path, bonus, committed tokens, matrix rows rewritten and
+    (``timings=True``) per-phase milliseconds."""
     rec = trace.by_step(step)
     story = describe_step(trace, step) if rec.is_full else None
     accepted = list(rec.committed[: len(rec.accepted)])
@@ -152,6 +192,9 @@ def step_text(trace: Trace, step: int, timings: bool = True) -> str:
         f"accepted {len(rec.accepted)} drafted: {_phrase(trace, accepted)}  {bonus}",
         f"committed {len(rec.committed)}: {_phrase(trace, rec.committed)}",
     ]
+    budget = story.budget if story is not None else describe_budget(rec)
+    if budget is not None:
+        lines.insert(1, budget_words(budget))
     if story is not None:
         lines.insert(1, f"draft {draft_counts(story)}, depth {story.depth}")
         changed = [r for r in story.rows if r.writer is not None and r.changed]
@@ -167,9 +210,7 @@ def step_text(trace: Trace, step: int, timings: bool = True) -> str:
     if timings and rec.timings:
         lines.append(
             "time "
-            + "  ".join(
-                f"{p} {rec.timings[p] * 1e3:.2f} ms" for p in PHASE_ORDER if p in rec.timings
-            )
+            + "  ".join(f"{p} {rec.timings[p] * 1e3:.2f} ms" for p in PHASES if p in rec.timings)
         )
     return "\n".join(lines)
 
@@ -184,7 +225,8 @@ def caption(trace: Trace, story: StepStory, stage: str | None) -> str:
     """:func:`stage_text` from an already derived :class:`StepStory`."""
     head = f"step {story.step} · {stage or 'whole step'} · "
     if stage == "draft":
-        return head + draft_counts(story)
+        budget = f"; {budget_words(story.budget)}" if story.budget is not None else ""
+        return head + draft_counts(story) + budget
     if stage == "verify":
         return head + _verify_words(trace, story)
     if stage == "update":
@@ -202,6 +244,13 @@ def _verify_words(trace: Trace, story: StepStory) -> str:
         text += f"; after {_quote(trace, best.token, 12)} it wants {_quote(trace, best.pick, 12)}"
     else:
         text += f"the model's {chose} after the root is {_quote(trace, best.pick, 12)}"
+    pruned = story.budget is not None and any(
+        q.token == best.pick for q in story.budget.heads(best.index)
+    )
+    if pruned:
+        return text + ", which the budget pruned ✗"
+    if not best.children and story.budget is not None and story.budget.heads(best.index):
+        return text + ", nothing was verified there"
     if not best.children:
         return text + ", nothing was drafted there"
     return text + ", which no draft has ✗"
@@ -219,7 +268,10 @@ def _accept_words(trace: Trace, story: StepStory) -> str:
         text += f"; {stop_words(story.stop)} after {story.kept} of them, bonus {bonus} dropped"
     else:
         text += f"; bonus {bonus} dropped: {stop_words(story.stop)}"
-    return text + f" → {plural(len(story.committed), 'token')} from 1 forward"
+    text += f" → {plural(len(story.committed), 'token')} from 1 forward"
+    if story.budget is not None and story.budget.candidates:
+        text += f" (the budget predicted {story.budget.gain:.1f})"
+    return text
 
 
 def _update_words(story: StepStory) -> str:
@@ -241,11 +293,14 @@ def run_text(trace: Trace, timings: bool = True) -> str:
     (``timings=True``) time per phase."""
     meta = trace.meta
     tree = meta.get("tree") or {}
+    pruned = (
+        ": candidates a per-step budget prunes" if (meta.get("config") or {}).get("budget") else ""
+    )
     n_nodes = len(tree.get("parents", ())) - 1 if tree else None
     lines = [
         f"model {model_name(trace)} ({meta.get('dtype', '?')}, {meta.get('device', '?')})",
         f"method {meta.get('method', '?')}  tree {tree.get('name', '-')}"
-        + (f" ({n_nodes} nodes)" if n_nodes else ""),
+        + (f" ({n_nodes} nodes{pruned})" if n_nodes else ""),
         f"prompt {show_token(str(meta.get('prompt') or ''), 60)}",
         f"steps {len(trace)}  new tokens {trace.new_tokens}  MAT {trace.mat:.2f}  "
         f"finish {meta.get('finish_reason', '?')}",
@@ -262,6 +317,6 @@ def run_text(trace: Trace, timings: bool = True) -> str:
             totals.update(s.timings)
         if totals:
             lines.append(
-                "time " + "  ".join(f"{p} {totals[p]:.3f} s" for p in PHASE_ORDER if p in totals)
+                "time " + "  ".join(f"{p} {totals[p]:.3f} s" for p in PHASES if p in totals)
             )
     return "\n".join(lines)

@@ -151,6 +151,52 @@ class RowEvent:
     node: int | None  # tree node whose logits were written
 
 
+@dataclass(frozen=True)
+class TraceMeta:
+    """What a trace says about its run, typed (``Trace.info``); the file keeps the plain dict
+    (``Trace.meta``), so older and newer traces load alike. Keys this class does not know (a
+    benchmark's own, a newer trviz's) are kept in ``extra``.
+
+    Before the first step: ``method`` (``"tr"``, ``"greedy"``...), ``model``, the tokenizer's
+    ``vocab_fingerprint``, ``device``, ``dtype``, ``prompt`` (None for ids or chat messages), the
+    ``config``/``tree`` dicts and where the tree and cost curve came from (``tree_source``,
+    ``cost_source``), the ``record`` level and the ``sampling`` parameters (None: greedy).
+    After the run: ``prompt_ids``, ``new_tokens``, ``text``, ``finish_reason``, ``stats`` (the
+    :class:`~trviz.metrics.Stats` dict) and ``token_strings`` (id -> text).
+    """
+
+    method: str = ""
+    model: str = ""
+    vocab_fingerprint: str = ""
+    device: str = ""
+    dtype: str = ""
+    prompt: str | None = None
+    config: dict[str, Any] | None = None
+    tree: dict[str, Any] | None = None
+    tree_source: str | None = None
+    cost_source: str | None = None
+    record: str | None = None
+    sampling: dict[str, Any] | None = None
+    prompt_ids: tuple[int, ...] = ()
+    new_tokens: tuple[int, ...] = ()
+    text: str = ""
+    finish_reason: str | None = None
+    stats: dict[str, Any] | None = None
+    token_strings: dict[int, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, meta: dict[str, Any]) -> TraceMeta:
+        known = {f.name for f in fields(cls)} - {"extra"}
+        typed = {k: tuple(v) if isinstance(v, list) else v for k, v in meta.items() if k in known}
+        return cls(**typed, extra={k: v for k, v in meta.items() if k not in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain dict a trace file holds (``extra``'s keys beside the known ones)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()} | self.extra
+
+
 @dataclass(repr=False)
 class Trace:
     """A run: ``meta`` (model, vocabulary fingerprint, config, prompt, token strings, totals) and
@@ -161,6 +207,11 @@ class Trace:
 
     def __len__(self) -> int:
         return len(self.steps)
+
+    @property
+    def info(self) -> TraceMeta:
+        """``meta`` typed (:class:`TraceMeta`)."""
+        return TraceMeta.from_dict(self.meta)
 
     def __iter__(self) -> Iterator[StepRecord]:
         return iter(self.steps)

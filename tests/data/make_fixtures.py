@@ -5,9 +5,11 @@ Run from the repository root (loads SmolLM2-135M-Instruct; heavy, so under the s
     flock -s /tmp/trviz-cpu.lock .venv/bin/python tests/data/make_fixtures.py [NAME ...]
 
 ``trace-paper.json`` is the paper's configuration (80-node "2.2.2" tree, zero-filled matrix: token-0
-placeholders); ``trace-small.json`` the default configuration as it runs on a CPU in fp32 (tr-8
-plus the 5-node prompt-lookup branch, -1 for never-written rows), on a prompt whose answer copies
-from its context, so the lookup branch drafts.
+placeholders); ``trace-small.json`` the default configuration as it ran on a CPU in fp32 before the
+per-step budget (tr-8 plus the 5-node prompt-lookup branch, -1 for never-written rows), on a prompt
+whose answer copies from its context, so the lookup branch drafts; ``trace-budget.json`` today's
+default preset (a per-step budget over the CPU candidate template, longest-match copying), on the
+same prompt, so the budget verifies copied chains and prunes the rest.
 
 Each fixture is a full-level trace of one short prompt, decoded after a warm-up prompt (hot start,
 as in the paper), in fp32 on CPU. The tests load them with ``trviz.load_trace`` and never need the
@@ -33,6 +35,12 @@ FIXTURES = {
     ),
     "trace-small.json": (
         {**DEFAULT, "tree": "tr-8"},  # what tree="auto" resolves to on a CPU in fp32
+        "Repeat this sentence twice, then translate it into French: "
+        "The quick brown fox jumps over the lazy dog near the river bank.",
+        48,
+    ),
+    "trace-budget.json": (
+        "default",  # the per-step budget: candidates pruned by predicted gain per cost
         "Repeat this sentence twice, then translate it into French: "
         "The quick brown fox jumps over the lazy dog near the river bank.",
         48,

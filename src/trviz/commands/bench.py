@@ -218,13 +218,6 @@ def _sweep(args: argparse.Namespace, model, tok, questions) -> int:
 
 
 def _html(path: Path, figures) -> None:
-    """One self-contained HTML page (plotly.js inlined once; no CDN)."""
-    parts = [
-        fig.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, fig in enumerate(figures)
-    ]
-    write_atomic(
-        path,
-        "<!doctype html><html><head><meta charset='utf-8'><title>trviz bench</title>"
-        "</head><body>" + "".join(parts) + "</body></html>",
-    )
-    print(f"HTML: {path}")
+    from trviz.export import save_figures
+
+    print(f"HTML: {save_figures(figures, path, 'trviz bench')}")

@@ -24,11 +24,11 @@ from trviz.recycling import recycling_text, row_story_text, treasure
 from trviz.text import run_text, step_text, tree_text
 from trviz.trace import Trace
 from trviz.views.acceptance import acceptance_figure
-from trviz.views.generated import text_figure, text_panel
 from trviz.views.mask import mask_figure, mask_panel
 from trviz.views.matrix import matrix_figure, matrix_panel
 from trviz.views.recycling import recycling_figure, row_story_figure
 from trviz.views.stats import accepted_figure, mat_figure, speed_figure
+from trviz.views.text_panel import text_figure, text_panel
 from trviz.views.tree import tree_figure, tree_panel
 
 

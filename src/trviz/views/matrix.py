@@ -5,8 +5,9 @@ path rows first, with green numbers, then the other rows read in tree order, the
 rewritten), one column per candidate rank. Before the update the cells show the row as the step
 read it: the candidates that became tree nodes are coloured (``verify`` adds whether that node
 matched the model's pick, ``accept`` colours the ones accepted); a never-written row is marked as
-such. At ``update`` the cells show the row after the step, a changed cell (blue) as ``old``
-above ``→new``. Colours come from :mod:`trviz.scheme`.
+such. When a per-step budget chose the tree, the entries that became candidates it pruned are
+grey before ``update``. At ``update`` the cells show the row after the step, a changed cell
+(blue) as ``old`` above ``→new``. Colours come from :mod:`trviz.scheme`.
 """
 
 from __future__ import annotations
@@ -26,10 +27,30 @@ CELL_PX = 5.6  # advance of one 9 px monospace character
 LEGEND = ("read", "accepted", "placeholder", "rewritten")
 
 
-def _colorscale() -> list[list]:
-    n = len(CELLS)
+def _cells(story: StepStory) -> tuple[str, ...]:
+    """The cell codes of a step: :data:`CELLS`, plus ``"pruned"`` when a budget chose its tree
+    (so the colours of traces without one stay as they were)."""
+    return CELLS + ("pruned",) if story.budget is not None else CELLS
+
+
+def _pruned_ranks(story: StepStory, row: Row) -> set[int]:
+    """Columns of ``row`` that became candidates the budget pruned (drafted from the matrix)."""
+    if story.budget is None:
+        return set()
+    tokens = {
+        q.token
+        for n in story.nodes
+        if n.token == row.token
+        for q in story.budget.heads(n.index)
+        if not q.copied
+    }
+    return {r for r, t in enumerate(row.before) if t in tokens}
+
+
+def _colorscale(cells: tuple[str, ...] = CELLS) -> list[list]:
+    n = len(cells)
     scale = []
-    for code, name in enumerate(CELLS):
+    for code, name in enumerate(cells):
         color = _FILLS.get(name) or LOOKS[name].fill
         scale += [[code / n, color], [(code + 1) / n, color]]
     return scale
@@ -37,6 +58,8 @@ def _colorscale() -> list[list]:
 
 def _codes(story: StepStory, row: Row, stage: str | None) -> list[int]:
     by_rank = {story.nodes[i].rank: story.nodes[i] for i in row.filled}
+    pruned = _pruned_ranks(story, row)
+    cells = _cells(story)
     codes = []
     for r in range(story.k):
         node = by_rank.get(r)
@@ -46,9 +69,11 @@ def _codes(story: StepStory, row: Row, stage: str | None) -> list[int]:
             code = "placeholder"
         elif node is not None and node.token >= 0:
             code = "accepted" if node.accepted and stage not in ("draft", "verify") else "read"
+        elif r in pruned:
+            code = "pruned"
         else:
             code = "unread" if not row.readers and stage not in ("update", None) else "plain"
-        codes.append(CELLS.index(code))
+        codes.append(cells.index(code))
     return codes
 
 
@@ -78,12 +103,15 @@ def _hover(trace: Trace, story: StepStory, row: Row) -> list[str]:
         by_rank.setdefault(story.nodes[i].rank, []).append(str(i))
     head = f"row '{token_label(trace, row.token)}'"
     writer = "" if row.writer is None else f"<br>rewritten by node {row.writer}"
+    pruned = _pruned_ranks(story, row)
     out = []
     for r in range(story.k):
         before, after = token_label(trace, row.before[r]), token_label(trace, row.after[r])
         entry = f"'{before}'" if before == after else f"'{before}' → '{after}'"
         nodes = by_rank.get(r)
         drafted = f"<br>drafted node {', '.join(nodes)}" if nodes else ""
+        if not nodes and r in pruned:
+            drafted = "<br>a candidate the budget pruned (never verified)"
         out.append(f"{head} col {r}: {entry}{drafted}{writer}")
     return out
 
@@ -123,7 +151,8 @@ def matrix_panel(
     heat = dict(
         type="heatmap", z=z, x=list(range(story.k)), y=list(range(max_rows)), text=text,
         hovertext=hover, texttemplate="%{text}", textfont=dict(family=MONO, size=9),
-        hoverinfo="text", colorscale=_colorscale(), zmin=0, zmax=len(CELLS), showscale=False,
+        hoverinfo="text", colorscale=_colorscale(_cells(story)), zmin=0,
+        zmax=len(_cells(story)), showscale=False,
         xgap=1, ygap=1, name="matrix rows",
     )  # fmt: skip
     more = f" · {len(shown)} of {len(story.rows)} shown" if len(story.rows) > max_rows else ""
@@ -148,4 +177,5 @@ def matrix_figure(
     story = describe_step(trace, step)
     check_stage(stage)
     panel = matrix_panel(trace, story, stage, max_rows, width - 200)
-    return staged_figure(panel, caption(trace, story, stage), LEGEND, (width, height), 170, -0.17)
+    legend = LEGEND + (("pruned",) if story.budget is not None else ())
+    return staged_figure(panel, caption(trace, story, stage), legend, (width, height), 170, -0.17)

@@ -9,6 +9,13 @@ into their root, whose label shows ``+N`` (largest first), and then the highest-
 children of the path into one ``+N more`` slot: labels never overlap. ``expand=True`` draws
 every node.
 
+When a per-step budget chose the tree, the candidates it pruned hang faintly off their parents at
+every stage (open dotted markers, dotted edges, grey labels; copied ones as squares): each pruned
+candidate whose parent was verified gets a slot, the pruned candidates under it are counted in its
+label (``+N``). They are folded first when slots run short: a parent's pruned candidates into one
+``+N pruned`` slot. At the draft stage the end of each verified copied chain says the match length
+where its column has room (the title always does).
+
 Stages: ``draft`` colours nodes by origin (drafted from a row, copied from the context,
 placeholder, empty) and numbers the nodes whose matrix row was read (the same numbers label the
 rows in the matrix panel); ``verify`` prints the model's pick after every node and a ✓/✗ mark
@@ -24,8 +31,8 @@ from functools import lru_cache
 
 import plotly.graph_objects as go
 
-from trviz.describe import Node, StepStory, check_stage, describe_step
-from trviz.scheme import BLACK, DARK, EDGE, INK, LOOKS, MUTED, WHITE
+from trviz.describe import Node, Pruned, StepStory, check_stage, describe_step
+from trviz.scheme import BLACK, DARK, EDGE, INK, LOOKS, MUTED, WHITE, tint
 from trviz.text import caption, choice_word, plural, stop_words, token_label
 from trviz.trace import Trace
 from trviz.views._panel import MONO, Panel, hidden_axis, staged_figure
@@ -45,34 +52,54 @@ class Layout:
     more: dict[int, tuple[tuple[int, ...], float]]  # parent -> (children hidden, slot y)
     bonus_xy: tuple[float, float]
     slots: int
+    pruned_more: dict[int, tuple[tuple[int, ...], float]]  # parent -> (pruned hidden, slot y)
+
+
+def _pruned_heads(story: StepStory, i: int) -> tuple[int, ...]:
+    """The pruned candidates hanging directly off verified node ``i`` (none without a budget)."""
+    return tuple(q.index for q in story.budget.heads(i)) if story.budget is not None else ()
 
 
 def _subtree(story: StepStory, i: int) -> int:
     return sum(1 + _subtree(story, c) for c in story.nodes[i].children)
 
 
-def _place(story: StepStory, folded: dict[int, int], more: dict[int, tuple[int, ...]]) -> Layout:
+def _place(
+    story: StepStory,
+    folded: dict[int, int],
+    more: dict[int, tuple[int, ...]],
+    pruned_more: frozenset[int] = frozenset(),
+) -> Layout:
     xy: dict[int, tuple[float, float]] = {}
     more_y: dict[int, tuple[tuple[int, ...], float]] = {}
+    pruned_y: dict[int, tuple[tuple[int, ...], float]] = {}
     bonus: list[tuple[float, float]] = []
     slot = 0
+    size = len(story.nodes)
 
     def visit(i: int) -> float:
         nonlocal slot
+        if i >= size:  # a pruned candidate: one slot, what is under it counted in its label
+            xy[i] = (float(story.budget.get(i).depth), float(slot))
+            slot += 1
+            return xy[i][1]
         node = story.nodes[i]
         ys: list[float] = []
         kids = [] if i in folded else [c for c in node.children if c not in more.get(i, ())]
-        for j, c in enumerate(kids + [None]):
+        heads = () if i in folded else _pruned_heads(story, i)
+        shown = list(kids) + ([] if i in pruned_more else list(heads))
+        for j, c in enumerate(shown + [None]):
             if i == story.best and j == len(kids) // 2:  # the bonus: beside its node
                 bonus.append((node.depth + 1.0, float(slot)))
                 ys.append(float(slot))
                 slot += 1
             if c is not None:
                 ys.append(visit(c))
-        if more.get(i):
-            more_y[i] = (more[i], float(slot))
-            ys.append(float(slot))
-            slot += 1
+        for hidden, into in ((more.get(i), more_y), (heads if i in pruned_more else (), pruned_y)):
+            if hidden:
+                into[i] = (tuple(hidden), float(slot))
+                ys.append(float(slot))
+                slot += 1
         if not ys:
             ys.append(float(slot))
             slot += 1
@@ -82,25 +109,35 @@ def _place(story: StepStory, folded: dict[int, int], more: dict[int, tuple[int, 
         return xy[i][1]
 
     visit(0)
-    return Layout(xy, dict(folded), more_y, bonus[0], slot)
+    return Layout(xy, dict(folded), more_y, bonus[0], slot, pruned_y)
 
 
 @lru_cache(maxsize=256)
-def _fold(story: StepStory, budget: int | None) -> Layout:
+def _fold(story: StepStory, max_slots: int | None) -> Layout:
     folded: dict[int, int] = {}
     more: dict[int, tuple[int, ...]] = {}
     lay = _place(story, folded, more)
-    if budget is None:
+    if max_slots is None:
         return lay
+    crowded = sorted(
+        (i for i in range(len(story.nodes)) if len(_pruned_heads(story, i)) > 1),
+        key=lambda i: (-len(_pruned_heads(story, i)), i),
+    )
+    pruned_more: frozenset[int] = frozenset()
+    for i in crowded:  # pruned candidates fold first: a parent's into one "+N pruned" slot
+        if lay.slots <= max_slots:
+            return lay
+        pruned_more |= {i}
+        lay = _place(story, folded, more, pruned_more)
     rejected = [n.index for n in story.nodes if not n.accepted and n.children]
     for i in sorted(rejected, key=lambda i: (-_subtree(story, i), i)):
-        if lay.slots <= budget:
+        if lay.slots <= max_slots:
             return lay
         if i in lay.xy:
             folded[i] = _subtree(story, i)
-            lay = _place(story, folded, more)
+            lay = _place(story, folded, more, pruned_more)
     for _ in range(len(story.nodes)):
-        if lay.slots <= budget:
+        if lay.slots <= max_slots:
             break
         crowd = [
             (sum(1 for c in story.nodes[p].children if c not in more.get(p, ())), p)
@@ -112,14 +149,14 @@ def _fold(story: StepStory, budget: int | None) -> Layout:
         shown = [c for c in story.nodes[parent].children if c not in more.get(parent, ())]
         victim = next(c for c in reversed(shown) if not story.nodes[c].accepted)
         more[parent] = (victim, *more.get(parent, ()))
-        lay = _place(story, folded, more)
+        lay = _place(story, folded, more, pruned_more)
     return lay
 
 
 def tree_layout(story: StepStory, height_px: float | None = None) -> Layout:
     """The :class:`Layout` of a step's tree in a plot ``height_px`` tall (``None``: no folding)."""
-    budget = None if height_px is None else max(4, int(height_px // ROW_PX))
-    return _fold(story, budget)
+    max_slots = None if height_px is None else max(4, int(height_px // ROW_PX))
+    return _fold(story, max_slots)
 
 
 def _marker(story: StepStory, node: Node, stage: str | None) -> tuple[str, str]:
@@ -141,12 +178,27 @@ def _mark(story: StepStory, node: Node) -> str:
     return f" <span style='color:{color}'><b>{look.mark}</b></span>"
 
 
+def _copy_note(story: StepStory, node: Node, stage: str | None, chars: int) -> tuple[str, int]:
+    """(HTML, visible length) of the note ending a verified copied chain at the draft stage:
+    ``copied (match 7)``, shortened to ``match 7`` where the column is narrow."""
+    budget = story.budget
+    if stage != "draft" or budget is None or not budget.match_len or node.origin != "copied":
+        return "", 0
+    if any(story.nodes[c].origin == "copied" for c in node.children):
+        return "", 0  # not the chain's end
+    for text in (f" copied (match {budget.match_len})", f" match {budget.match_len}"):
+        if chars - len(text) >= 5:
+            return f"<span style='color:{LOOKS['copied'].color}'>{text}</span>", len(text)
+    return "", 0
+
+
 def _label(
     trace: Trace, story: StepStory, node: Node, stage: str | None, chars: int, folded: int
 ) -> str:
     fold = f" +{folded}" if folded else ""
     if stage != "verify" or node.token < 0:
-        return token_label(trace, node.token, max(3, min(14, chars - len(fold)))) + fold
+        note, n = _copy_note(story, node, stage, chars - len(fold))
+        return token_label(trace, node.token, max(3, min(14, chars - n - len(fold)))) + fold + note
     mark = _mark(story, node)
     if folded:
         return token_label(trace, node.token, max(3, min(14, chars - 2 - len(fold)))) + mark + fold
@@ -165,6 +217,10 @@ def _hover(trace: Trace, story: StepStory, node: Node) -> str:
     if node.origin in ("drafted", "placeholder", "empty"):
         parent = story.nodes[node.parent].token
         origin += f": row '{token_label(trace, parent)}' column {node.rank}"
+    if node.origin == "copied" and story.budget is not None and story.budget.match_len:
+        origin += f" after a {story.budget.match_len}-token match"
+    if story.budget is not None and story.budget.p is not None:
+        origin += f" · predicted P(accepted) {story.budget.p[node.index]:.2f}"
     lines.append(origin)
     if node.pick >= 0:
         lines.append(f"model {choice_word(trace)} after it: '{token_label(trace, node.pick)}'")
@@ -236,7 +292,7 @@ def _node_traces(
     labels: dict[int, str],
     max_rows: int,
 ) -> list[dict]:
-    shown = [story.nodes[i] for i in sorted(lay.xy)]
+    shown = [story.nodes[i] for i in sorted(lay.xy) if i < len(story.nodes)]
     text = [labels[n.index] for n in shown]
     styles = [_marker(story, n, stage) for n in shown]
     badges = _badges(story, stage, max_rows)
@@ -272,6 +328,90 @@ def _node_traces(
     return [nodes, numbers, _bonus_trace(trace, story, lay, stage), folds]
 
 
+def _wanted(story: StepStory, q: Pruned) -> bool:
+    """Whether pruned candidate ``q`` is what the model picked after its (verified) parent."""
+    return q.parent < len(story.nodes) and story.nodes[q.parent].pick == q.token
+
+
+def _pruned_label(trace: Trace, story: StepStory, q: Pruned, stage: str | None, chars: int) -> str:
+    """The token (``+N``: pruned candidates under it); from ``verify`` on, a ✓ marks the
+    model's pick after its parent: the budget pruned a token the model wanted."""
+    under = story.budget.under(q.index)
+    fold = f" +{under}" if under else ""
+    mark = ""
+    if stage != "draft" and _wanted(story, q):  # grey under a rejected parent, as ✓/✗ are
+        look = LOOKS["match"]
+        color = look.color if story.nodes[q.parent].accepted else MUTED
+        mark = f" <span style='color:{color}'><b>{look.mark}</b></span>"
+    width = max(3, min(14, chars - len(fold) - 2 * bool(mark)))
+    return token_label(trace, q.token, width) + mark + fold
+
+
+def _pruned_hover(trace: Trace, story: StepStory, q: Pruned) -> str:
+    origin = "copied from the context" if q.copied else "drafted from a matrix row"
+    under = story.budget.under(q.index)
+    lines = [
+        f"<b>pruned</b> '{token_label(trace, q.token)}' (id {q.token}) · depth {q.depth}",
+        f"{origin} · predicted P(accepted) {q.p:.2f}",
+        "the budget left it out: never verified",
+    ]
+    if _wanted(story, q):
+        lines.append(f"✓ the model's {choice_word(trace)} after its parent: it would have matched")
+    if under:
+        lines.append(f"{plural(under, 'more candidate')} under it, pruned too")
+    return "<br>".join(lines)
+
+
+def _pruned_traces(
+    trace: Trace, story: StepStory, lay: Layout, labels: dict[int, str], ends: dict[int, float]
+) -> list[dict]:
+    """Dotted edges, faint open markers and grey labels of the pruned candidates, and the
+    ``+N pruned`` slots: three traces, empty where the budget pruned nothing."""
+    shown = [story.budget.get(i) for i in sorted(lay.xy) if i >= len(story.nodes)]
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for q in shown:
+        xs += [ends[q.parent], lay.xy[q.index][0], None]
+        ys += [lay.xy[q.parent][1], lay.xy[q.index][1], None]
+    look = LOOKS["pruned"]
+    copied = tint(LOOKS["copied"].color, 0.6)
+    folds = sorted(lay.pruned_more.items())
+    return [
+        dict(type="scatter", x=xs, y=ys, mode="lines", name="pruned edges", hoverinfo="skip",
+             line=dict(color=look.color, width=1, dash="dot")),
+        dict(type="scatter", x=[lay.xy[q.index][0] for q in shown],
+             y=[lay.xy[q.index][1] for q in shown], mode="markers+text", name="pruned",
+             customdata=[q.index for q in shown], textposition="middle right",
+             marker=dict(size=9, color=[copied if q.copied else look.color for q in shown],
+                         symbol=["square-open-dot" if q.copied else look.symbol for q in shown],
+                         line=dict(width=1)),
+             text=[labels[q.index] for q in shown], textfont=dict(family=MONO, size=10,
+                                                                 color=look.color),
+             hovertext=[_pruned_hover(trace, story, q) for q in shown], hoverinfo="text"),
+        dict(type="scatter", mode="text", name="pruned folded", textposition="middle right",
+             x=[story.nodes[i].depth + 1.0 for i, _ in folds], y=[y for _, (_, y) in folds],
+             text=[f"+{sum(1 + story.budget.under(q) for q in kids)} pruned"
+                   for _, (kids, _) in folds],
+             textfont=dict(family=MONO, size=10, color=look.color), hoverinfo="skip"),
+    ]  # fmt: skip
+
+
+def _title(story: StepStory, lay: Layout) -> str:
+    hidden = sum(lay.folded.values()) + sum(
+        1 + _subtree(story, c) for kids, _ in lay.more.values() for c in kids
+    )
+    title = f"draft tree · step {story.step} · {plural(len(story.nodes) - 1, 'node')}"
+    if story.budget is not None:
+        b = story.budget
+        title += f" verified of {plural(b.candidates, 'candidate')}"
+        title += f", {len(b.pruned)} pruned" if b.pruned else ""
+        if b.match_len and b.copied:
+            title += f" · copies after a {b.match_len}-token match"
+    if hidden:
+        title += f" ({hidden} folded under rejected nodes: +N)"
+    return title
+
+
 def tree_panel(
     trace: Trace,
     story: StepStory,
@@ -291,15 +431,18 @@ def tree_panel(
     rows = max(lay.slots if rows is None else rows, int(height_px // MAX_ROW_PX))
     unit = width_px / (depth + 2.3)  # pixels per depth column
     chars = int(unit / CHAR_PX) - 2
+    size = len(story.nodes)
     labels = {
-        i: _label(trace, story, story.nodes[i], stage, chars, lay.folded.get(i, 0)) for i in lay.xy
-    }
+        i: _label(trace, story, story.nodes[i], stage, chars, lay.folded.get(i, 0))
+        if i < size else _pruned_label(trace, story, story.budget.get(i), stage, chars)
+        for i in lay.xy
+    }  # fmt: skip
     ends = {
         i: round(x + min(0.8, (_visible(labels[i]) * CHAR_PX + 12) / unit), 3)
         for i, (x, _) in lay.xy.items()
     }
     after = stage not in ("draft", "verify")
-    ex, ey = _edges(story, lay, ends, tuple(lay.xy))
+    ex, ey = _edges(story, lay, ends, tuple(i for i in lay.xy if i < size))
     px, py = _edges(story, lay, ends, story.path[1:]) if after else ([], [])
     best = lay.xy[story.best]
     bonus_line = dict(color=LOOKS["bonus"].color, width=2, dash="dash")
@@ -313,14 +456,10 @@ def tree_panel(
              hoverinfo="skip", line=bonus_line),
         *_node_traces(trace, story, lay, stage, labels, max_rows),
     ]  # fmt: skip
-    hidden = sum(lay.folded.values()) + sum(
-        1 + _subtree(story, c) for kids, _ in lay.more.values() for c in kids
-    )
-    title = f"draft tree · step {story.step} · {plural(len(story.nodes) - 1, 'node')}"
-    if hidden:
-        title += f" ({hidden} folded under rejected nodes: +N)"
+    if story.budget is not None:
+        traces += _pruned_traces(trace, story, lay, labels, ends)
     return Panel(
-        title,
+        _title(story, lay),
         traces,
         xaxis=hidden_axis(-0.3, depth + 2.0),
         yaxis=hidden_axis(-0.7, max(rows, 1) - 0.3, reversed_=True),
@@ -345,4 +484,5 @@ def tree_figure(
         slots = tree_layout(story, None if expand else 600).slots
         height = 150 + int(min(600, max(170, slots * 22)))
     panel = tree_panel(trace, story, stage, width - 40, height - 150, expand)
-    return staged_figure(panel, caption(trace, story, stage), LEGEND, (width, height))
+    legend = LEGEND + (("pruned",) if story.budget is not None else ())
+    return staged_figure(panel, caption(trace, story, stage), legend, (width, height))
