@@ -23,10 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = tr_notebooks.notebook_paths()
 RICH = (
     "application/vnd.plotly.v1+json",
-    "image/png",
     "text/html",
     "application/vnd.jupyter.widget-view+json",
 )
+# A code cell that draws: a view, the replay, the player, or a plotly figure of its own.
+DRAWS = re.compile(r"render\(|animate\(|Player\(|_figure\(|go\.Figure\(")
 
 
 def _load(path):
@@ -84,6 +85,32 @@ def test_no_widget_state_or_figure_noise_is_committed(path):
         for out in cell.get("outputs", []):
             assert not set(out.get("data", {})) & set(RICH), f"{path.name}: rich output saved"
         assert "execution" not in cell.get("metadata", {})
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_saved_in_full_mode_with_a_picture_for_every_figure(path):
+    """The committed course is what a reader gets (scripts/rerun_notebooks.sh): no smoke-mode
+    banner, and every cell that draws keeps a PNG, so GitHub shows it without a kernel."""
+    nb = _load(path)
+    banner = "".join(nb["cells"][1]["outputs"][0]["data"]["text/plain"])
+    assert "smoke mode off" in banner, f"{path.name} was saved in smoke mode: {banner}"
+    for cell in nb["cells"]:
+        src = "".join(cell["source"])
+        if cell["cell_type"] == "code" and DRAWS.search(src):
+            pngs = [o for o in cell["outputs"] if "image/png" in o.get("data", {})]
+            assert pngs, f"{path.name}: a cell that draws was saved without its picture:\n{src}"
+
+
+@pytest.mark.parametrize(
+    ("number", "views"),
+    [("03", ['render("tree"']), ("04", ['render("tree"', 'render("mask"']),
+     ("05", ["trviz.animate(", "trviz.Player(", "recycling_figure(", "acceptance_figure(",
+             "row_story_figure("])],
+)  # fmt: skip
+def test_the_course_teaches_with_its_views(number, views):
+    code = "\n".join(_code(_notebook(number)))
+    for view in views:
+        assert view in code, f"notebook {number} no longer draws {view}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -234,3 +261,16 @@ def test_setup_reports_smoke_mode_and_sets_the_renderer(monkeypatch):
     assert course.seed == 3 and course.smoke == tr_notebooks.SMOKE
     assert course.size(full=10, smoke=2) == (2 if course.smoke else 10)
     assert "smoke mode" in repr(course)
+
+
+def test_readme_quotes_the_rank_shares_the_library_measured():
+    """The README's "the row read holds the true next token only N% of the time (rank 0: M%)" is
+    trviz.trees.DEFAULT_RATES (benchmarks/tree_mat.py), as notebook 03 prints it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    quoted = re.search(r"true next token only (\d+)% of the\s+time \(rank 0: (\d+)%", readme)
+    assert quoted, "the README no longer quotes the rank shares: update this test"
+    assert int(quoted[1]) == round(100 * sum(DEFAULT_RATES))
+    assert int(quoted[2]) == round(100 * DEFAULT_RATES[0])
+    assert f"Rank 0 is right about a third of the time ({DEFAULT_RATES[0]:.3f})" in "\n".join(
+        _markdown(_notebook("03"))
+    )

@@ -102,3 +102,20 @@ def test_a_resaved_notebook_shows_its_pictures_and_passes_nbval(tmp_path, monkey
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "4 passed" in result.stdout
+
+
+def test_a_failure_with_an_empty_message_still_says_what_failed(tmp_path, monkeypatch, capsys):
+    """A dead kernel can raise with no message: main() names the notebook and the error's type,
+    goes on with the next notebook, and fails at the end; colour codes are stripped."""
+    import tr_notebooks.resave as resave
+
+    def execute(path, smoke=False):
+        if path.name == "a.ipynb":
+            raise RuntimeError("")
+        raise ValueError("Traceback...\n\x1b[31mNameError\x1b[39m: name 'x' is not defined\n")
+
+    monkeypatch.setattr(resave, "execute", execute)
+    assert resave.main([str(tmp_path / "a.ipynb"), str(tmp_path / "b.ipynb")]) == 1
+    out = capsys.readouterr().out
+    assert f"FAILED {tmp_path / 'a.ipynb'}: RuntimeError (no message)" in out
+    assert f"FAILED {tmp_path / 'b.ipynb'}: NameError: name 'x' is not defined" in out

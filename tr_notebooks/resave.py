@@ -18,15 +18,16 @@ cleans what it saves:
 - execution timing metadata is dropped.
 
 ``--smoke`` runs in smoke mode for a quick check of the machinery; the saved files then carry the
-smoke-mode banner, which ``tests/test_resave.py`` refuses in the committed course, so commit
-only full-mode saves. Run it through ``scripts/rerun_notebooks.sh`` (shared CPU lock, then the
-nbval check), review ``git diff notebooks/`` and commit.
+smoke-mode banner, which ``tests/test_notebooks_course.py`` refuses in the committed course, so
+commit only full-mode saves. Run it through ``scripts/rerun_notebooks.sh`` (shared CPU lock, then
+the nbval check), review ``git diff notebooks/`` and commit.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -92,6 +93,14 @@ def execute(path: Path, smoke: bool = False, timeout: int = CELL_TIMEOUT_S) -> N
         nbformat.write(nb, path)
 
 
+def failure_line(error: BaseException) -> str:
+    """One line saying why a notebook failed: the last line of the kernel's message (nbclient puts
+    the exception there, coloured: the colour codes are removed), or the exception's type when
+    the message is empty."""
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip().splitlines()
+    return lines[-1] if lines else f"{type(error).__name__} (no message)"
+
+
 def main(argv: list[str] | None = None) -> int:
     from tr_notebooks import notebook_paths
 
@@ -118,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             execute(path, smoke=args.smoke)
         except Exception as e:  # report every notebook, then fail
-            print(f"FAILED {path}: {str(e).strip().splitlines()[-1]}", flush=True)
+            print(f"FAILED {path}: {failure_line(e)}", flush=True)
             failed.append(path)
     return 1 if failed else 0
 
