@@ -220,9 +220,7 @@ def test_calibration_learns_the_machine_it_runs_on():
     for q in (1, 8, 16, 24):  # the fit prices every tree size within a few percent
         assert cal.forward_s(q, 256) == pytest.approx(2.0 + 0.2 * (q - 1), rel=0.05)
     costs = cal.step_costs(256, 24)
-    assert costs[23] / costs[0] == pytest.approx(
-        1 + 23 * 0.1, rel=0.1
-    )  # 3.3x, not the table's 1.23x
+    assert costs[23] / costs[0] == pytest.approx(1 + 23 * 0.1, rel=0.1)  # 3.3x, not the table's 1.23x
 
 
 def test_one_preempted_forward_moves_the_fit_little():

@@ -145,9 +145,8 @@ class Calibration:
     token. Both are fitted by ridge regression on the timed forwards, pulled towards 1 (the base
     curve) with the weight of ``prior`` observations, older observations decaying with a horizon
     of ``horizon`` steps. Once ``prior`` forwards are in, a timing more than :data:`CLIP` times
-    the prediction (a preempted forward: disturbances only ever slow a forward) is left out. Its
-    state is a few floats, kept in the matrix's metadata so that a hot start keeps it
-    (:meth:`to_dict`).
+    the prediction (a preempted forward: disturbances only ever slow a forward) is left out. Its state is a few floats: it is kept in the matrix's metadata so a hot
+    start keeps it (:meth:`to_dict`).
     """
 
     CLIP = 3.0
