@@ -10,7 +10,7 @@ import torch
 
 from trviz.acceptance import MATCH_BUCKETS, Acceptance, match_bucket
 from trviz.budget import TemplateClasses, candidates, choose, pruned, score, verified_tree
-from trviz.cost import Calibration, CostModel, flat_then_linear
+from trviz.cost import CostModel, flat_then_linear
 from trviz.errors import ConfigError, MatrixError
 from trviz.lookup import NO_COPIES, Copies
 from trviz.matrix import load_matrix, new_matrix
@@ -195,52 +195,3 @@ def test_estimates_travel_with_the_matrix_and_older_files_still_load(tmp_path):
     old = {"format": "trviz.matrix/1", "table": m.table, "fingerprint": "", "steps_seen": 0}
     torch.save(old | {"meta": {}}, tmp_path / "old.pt")  # saved before the budget existed
     assert load_matrix(tmp_path / "old.pt").acceptance is None
-
-
-def linear(one: float, per_token: float, source: str = "built-in test") -> CostModel:
-    """A forward costing ``one + per_token * (q - 1)`` seconds at any context length."""
-    return CostModel((1, 101), (256,), ((one, one + 100 * per_token),), source=source)
-
-
-def test_calibration_starts_at_its_base_curve():
-    base = linear(1.0, 0.1)
-    cal = Calibration(base)
-    assert cal.factors() == pytest.approx((1.0, 1.0))
-    assert cal.step_costs(300, 20) == pytest.approx(base.step_costs(300, 20))
-
-
-def test_calibration_learns_the_machine_it_runs_on():
-    """The base table says an extra token costs 0.01 one-token forwards; this machine's forwards
-    take twice as long, and an extra token 0.1 of its one-token forward: the fit finds both."""
-    cal = Calibration(linear(1.0, 0.01))
-    rng = random.Random(0)
-    for _ in range(300):
-        q = rng.randint(1, 24)
-        cal.observe(q, 256, (2.0 + 0.2 * (q - 1)) * rng.uniform(0.95, 1.05))
-    for q in (1, 8, 16, 24):  # the fit prices every tree size within a few percent
-        assert cal.forward_s(q, 256) == pytest.approx(2.0 + 0.2 * (q - 1), rel=0.05)
-    costs = cal.step_costs(256, 24)
-    assert costs[23] / costs[0] == pytest.approx(1 + 23 * 0.1, rel=0.1)  # 3.3x, not the table's 1.23x
-
-
-def test_one_preempted_forward_moves_the_fit_little():
-    cal = Calibration(linear(1.0, 0.1))
-    for q in (1, 5, 9) * 20:
-        cal.observe(q, 256, 1.0 + 0.1 * (q - 1))
-    before = cal.forward_s(9, 256)
-    cal.observe(9, 256, 100.0)  # the OS ran something else for 100 s
-    assert cal.forward_s(9, 256) == pytest.approx(before, rel=0.1)
-
-
-def test_calibration_round_trips_and_refuses_another_curve():
-    cal = Calibration(linear(1.0, 0.1))
-    for q in range(1, 10):
-        cal.observe(q, 256, 3.0)
-    again = Calibration(linear(1.0, 0.1))
-    again.load(cal.to_dict())
-    assert again.factors() == cal.factors()
-    other = Calibration(linear(1.0, 0.1, source="built-in other"))
-    other.load(cal.to_dict())
-    assert other.factors() == pytest.approx((1.0, 1.0))
-    other.load({"source": "built-in other", "sums": ["x"] * 5})  # a damaged record: ignored
-    assert other.factors() == pytest.approx((1.0, 1.0))

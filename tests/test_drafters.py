@@ -144,22 +144,3 @@ def test_traces_without_budget_fields_still_load(tmp_path):
     path = tmp_path / "old.json"
     path.write_text(json.dumps(data))
     assert all(s.budget is None for s in trviz.load_trace(path))
-
-
-def test_the_budget_fits_the_built_in_curve_to_this_machine(monkeypatch):
-    """With the built-in table (measured elsewhere) the budget fits it to the forwards it times,
-    and the fit travels with the matrix (hot start); a curve measured here is used as it is."""
-    from trviz.drafter import CALIBRATION_KEY
-
-    model, tok = make_tiny("llama", seed=4), TinyTokenizer()
-    prompt = list(range(10, 40)) * 2
-    r = trviz.generate(model, tok, prompt, 20, record="none")
-    record = r.matrix.meta[CALIBRATION_KEY]
-    assert record["source"].startswith("built-in")
-    assert 0.9 * r.stats.steps <= record["n"] <= r.stats.steps  # every step timed (decayed count)
-    again = trviz.generate(model, tok, prompt, 20, record="none", matrix=r.matrix)
-    assert again.matrix.meta[CALIBRATION_KEY]["n"] > record["n"]  # resumed, not restarted
-    assert again.tokens == trviz.greedy(model, tok, prompt, 20).tokens
-    monkeypatch.setattr(trviz.decode, "choose_cost", lambda *a: curve(0.1))
-    measured = trviz.generate(model, tok, prompt, 20, record="none")
-    assert CALIBRATION_KEY not in measured.matrix.meta

@@ -109,7 +109,7 @@ def tr_step(
     candidates = logits.topk(table.shape[1], dim=-1).indices  # [S, k]
     winners = write_winners(tokens, tt.ancestors[v.best], tt.depths)
     update(table, tokens, candidates, winners)
-    drafter.learn(d, [v.host_tokens[i] for i in path[1:]] + [v.bonus], forward_s=t2 - t1)
+    drafter.learn(d, [v.host_tokens[i] for i in path[1:]] + [v.bonus])
     t5 = clock()
     return StepTensors(
         tokens=tokens,

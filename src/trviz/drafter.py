@@ -34,7 +34,7 @@ from trviz.budget import (
     verified_tree,
 )
 from trviz.config import TRConfig, TreeChoice
-from trviz.cost import Calibration, CostModel
+from trviz.cost import CostModel
 from trviz.lookup import NO_COPIES, NgramIndex, SuffixAutomaton
 from trviz.matrix import Matrix, draft
 from trviz.trace import Budget
@@ -42,7 +42,6 @@ from trviz.tree_attention import TreeTensors
 
 Matcher = SuffixAutomaton | NgramIndex
 COST_REFRESH = 16  # context tokens between two reads of the cost curve
-CALIBRATION_KEY = "cost_calibration"  # where a matrix's metadata keeps the budget's calibration
 
 
 class StepDraft(NamedTuple):
@@ -83,7 +82,7 @@ class StaticDrafter:
             tokens[self._chain_t[m:]] = -1
         return StepDraft(tokens, tt, self.chain[: len(copied)])
 
-    def learn(self, step: StepDraft, truth: list[int], forward_s: float | None = None) -> None:
+    def learn(self, step: StepDraft, truth: list[int]) -> None:
         """Nothing to learn: the tree is fixed."""
 
     def extend(self, committed: list[int]) -> None:
@@ -110,11 +109,8 @@ class BudgetDrafter:
         nodes: int = 0,
         max_tokens: int = 0,
         full: bool = False,
-        calibration: Calibration | None = None,
-        store: dict | None = None,
     ):
         self.template, self.matcher, self.est, self.cost = template, matcher, est, cost
-        self.calibration, self.store = calibration, store
         self.classes = TemplateClasses(template.tree, est)
         self.copy, self.branches, self.nodes, self.full = copy, branches, nodes, full
         most = template.size + copy * branches
@@ -122,13 +118,11 @@ class BudgetDrafter:
         self._costs: list[float] = []
         self._costs_at = -COST_REFRESH
         self.accepted_before = 0  # drafts the previous step accepted: the estimates' regime
-        self.context = 0  # the last drafted step's context length
 
     def step_costs(self, context: int) -> list[float]:
         """Step seconds for 1..max_tokens tokens at ``context``, re-read every few tokens."""
         if context - self._costs_at >= COST_REFRESH or context < self._costs_at:
-            curve = self.calibration or self.cost
-            self._costs = curve.step_costs(context, self.max_tokens)
+            self._costs = self.cost.step_costs(context, self.max_tokens)
             self._costs_at = context
         return self._costs
 
@@ -137,8 +131,7 @@ class BudgetDrafter:
         drafted = draft(table, root, tpl.parents, tpl.ranks, tpl.tree.layers).tolist()
         found = self.matcher.copies(self.copy, self.branches) if self.matcher else NO_COPIES
         cands = candidates(drafted[0], self.classes, drafted, found, self.est, self.accepted_before)
-        self.context = prefix_len + 1
-        costs = self.step_costs(self.context)
+        costs = self.step_costs(prefix_len + 1)
         sel = choose(cands, costs, self.nodes)
         tree, tokens, copied = verified_tree(cands, sel)
         device = tpl.parents.device
@@ -159,15 +152,10 @@ class BudgetDrafter:
             cands,
         )
 
-    def learn(self, step: StepDraft, truth: list[int], forward_s: float | None = None) -> None:
-        """Score every candidate below the committed path (``truth``: accepted tokens + bonus);
-        with a calibration, add the step's timed forward (``forward_s`` seconds) to it."""
+    def learn(self, step: StepDraft, truth: list[int]) -> None:
+        """Score every candidate below the committed path (``truth``: accepted tokens + bonus)."""
         score(step.state, truth, self.est)
         self.accepted_before = len(truth) - 1
-        if self.calibration is not None and forward_s is not None:
-            self.calibration.observe(step.tt.size, self.context, forward_s)
-            if self.store is not None:
-                self.store[CALIBRATION_KEY] = self.calibration.to_dict()
 
     def extend(self, committed: list[int]) -> None:
         if self.matcher is not None:
@@ -212,9 +200,6 @@ def make_drafter(
     if matrix.acceptance is None or matrix.acceptance.k != cfg.k:
         matrix.acceptance = Acceptance(cfg.k)
     branches = cfg.copy_branches if cfg.copy else 1
-    calibration = None
-    if device.type == "cpu" and cost.source.startswith("built-in"):
-        calibration = Calibration(cost)  # a table from another machine: fit it to this one
-        calibration.load(matrix.meta.get(CALIBRATION_KEY))
-    return BudgetDrafter(tt, matcher, matrix.acceptance, cost, length, branches, cfg.budget_nodes,
-                         full=full, calibration=calibration, store=matrix.meta)  # fmt: skip
+    return BudgetDrafter(
+        tt, matcher, matrix.acceptance, cost, length, branches, cfg.budget_nodes, full=full
+    )
